@@ -1,0 +1,155 @@
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is the Store shared by all replicas.
+type Redis struct {
+	c      *redis.Client
+	prefix string
+	seq    atomic.Uint64
+}
+
+// OpenRedis connects to url (redis://host:port/db); keys get prefix so tests
+// and deployments can share one server.
+func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	c := redis.NewClient(opt)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+	}
+	return &Redis{c: c, prefix: prefix}, nil
+}
+
+// Client exposes the go-redis client for callers that need more than Store.
+func (r *Redis) Client() *redis.Client { return r.c }
+
+func (r *Redis) k(key string) string { return r.prefix + key }
+
+func wrap(err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// SetNX implements Store.
+func (r *Redis) SetNX(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
+	res, err := r.c.SetArgs(ctx, r.k(key), value, redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap(err)
+	}
+	return res == "OK", nil
+}
+
+// Get implements Store.
+func (r *Redis) Get(ctx context.Context, key string) (string, bool, error) {
+	v, err := r.c.Get(ctx, r.k(key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, wrap(err)
+	}
+	return v, true, nil
+}
+
+// Set implements Store.
+func (r *Redis) Set(ctx context.Context, key, value string, ttl time.Duration) error {
+	return wrap(r.c.Set(ctx, r.k(key), value, ttl).Err())
+}
+
+// Del implements Store.
+func (r *Redis) Del(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = r.k(k)
+	}
+	return wrap(r.c.Del(ctx, full...).Err())
+}
+
+// lockScript takes or extends a lock held by nobody or by the same owner.
+var lockScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`)
+
+// unlockScript deletes the lock only for its owner, so an expired holder
+// cannot release a lock someone else has taken since.
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+
+// Lock implements Store.
+func (r *Redis) Lock(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	n, err := lockScript.Run(ctx, r.c, []string{r.k(key)}, owner, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, wrap(err)
+	}
+	return n == 1, nil
+}
+
+// Unlock implements Store.
+func (r *Redis) Unlock(ctx context.Context, key, owner string) error {
+	return wrap(unlockScript.Run(ctx, r.c, []string{r.k(key)}, owner).Err())
+}
+
+// allowScript keeps a sorted set of event times (ms) per key: it drops the
+// ones outside the window and adds now when fewer than limit remain; else it
+// returns how many ms until the oldest leaves the window.
+var allowScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return -1
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(oldest[2]) + window - now`)
+
+// Allow implements Store with a sliding log in a sorted set; the server's
+// clock is not used so that all replicas agree on the caller's notion of now.
+func (r *Redis) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	now := time.Now().UnixMilli()
+	member := strconv.FormatInt(now, 10) + "-" + strconv.FormatUint(r.seq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	wait, err := allowScript.Run(ctx, r.c, []string{r.k(key)}, now, window.Milliseconds(), limit, member).Int64()
+	if err != nil {
+		return false, 0, wrap(err)
+	}
+	if wait < 0 {
+		return true, 0, nil
+	}
+	return false, time.Duration(wait) * time.Millisecond, nil
+}
+
+// Ping implements Store.
+func (r *Redis) Ping(ctx context.Context) error { return wrap(r.c.Ping(ctx).Err()) }
+
+// Close implements Store.
+func (r *Redis) Close() error { return r.c.Close() }

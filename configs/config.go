@@ -1,0 +1,295 @@
+// Package configs holds opsbot's typed configuration: defaults in code, then
+// a YAML file, then OPSBOT_* environment variables, then Validate. It also
+// loads the roster and catalog files the operators maintain.
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultConfigFile is read when OPSBOT_CONFIG is unset and the file exists.
+const DefaultConfigFile = "configs/config.yaml"
+
+// DefaultSQLitePath is the embedded database used when OPSBOT_DB is unset.
+const DefaultSQLitePath = "data/opsbot.db"
+
+// Config is everything opsbot can be told; it is passed around as a value.
+type Config struct {
+	// DB is a postgres:// URL or a SQLite file path (sqlite:path also works).
+	DB string `yaml:"db"`
+	// Redis is a redis:// URL; empty means the in-process store (one instance only).
+	Redis string `yaml:"redis"`
+	// HTTPAddr is where `opsbot serve` listens.
+	HTTPAddr string `yaml:"http_addr"`
+	// TZ is the time zone of the hospital; deadlines and reports use it.
+	TZ string `yaml:"tz"`
+	// StaffFile is the roster; empty means configs/staff.yaml when present,
+	// else (only without WeCom) the example roster, for demos.
+	StaffFile string `yaml:"staff_file"`
+	// SystemsFile is the system catalog; empty means the embedded 48 systems.
+	SystemsFile string `yaml:"systems_file"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	WeCom  WeCom  `yaml:"wecom"`
+	Intake Intake `yaml:"intake"`
+	Ticket Ticket `yaml:"ticket"`
+}
+
+// WeCom is the self-built app (自建应用) opsbot speaks through.
+type WeCom struct {
+	CorpID  string `yaml:"corp_id"`
+	AgentID int    `yaml:"agent_id"`
+	Secret  string `yaml:"secret"`
+	Token   string `yaml:"token"`
+	AESKey  string `yaml:"aes_key"`
+	// APIBase lets a hospital route API calls through an intranet proxy.
+	APIBase string `yaml:"api_base"`
+	// OpsChatID is the app group chat of the operations team (created with
+	// `opsbot wecom create-group`); RobotKey is a group robot webhook key used
+	// instead when the app cannot own a chat.
+	OpsChatID string `yaml:"ops_chat_id"`
+	RobotKey  string `yaml:"robot_key"`
+}
+
+// Enabled reports whether a WeCom app is configured at all.
+func (w WeCom) Enabled() bool { return w.CorpID != "" }
+
+// Intake tunes the conversational fault intake.
+type Intake struct {
+	// Expiry ends a half-done intake that gets no answer.
+	Expiry Duration `yaml:"expiry"`
+}
+
+// Ticket tunes ticket rules that are the hospital's choice.
+type Ticket struct {
+	// AutoClose closes a resolved ticket the reporter did not confirm.
+	AutoClose Duration `yaml:"auto_close"`
+	// HurryInterval is the least time between two 催办 of one ticket.
+	HurryInterval Duration `yaml:"hurry_interval"`
+}
+
+// Default returns the configuration opsbot runs with when told nothing.
+func Default() Config {
+	return Config{
+		HTTPAddr: ":8080",
+		TZ:       "Asia/Shanghai",
+		LogLevel: "info",
+		WeCom:    WeCom{APIBase: "https://qyapi.weixin.qq.com"},
+		Intake:   Intake{Expiry: Duration(30 * time.Minute)},
+		Ticket: Ticket{
+			AutoClose:     Duration(72 * time.Hour),
+			HurryInterval: Duration(30 * time.Minute),
+		},
+	}
+}
+
+// envVar binds one environment variable to a field; secret ones also accept
+// NAME_FILE, the path of a file holding the value (Docker/K8s secrets).
+type envVar struct {
+	name   string
+	secret bool
+	set    func(c *Config, v string) error
+}
+
+func str(p func(c *Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func envVars() []envVar {
+	return []envVar{
+		{"OPSBOT_DB", true, str(func(c *Config) *string { return &c.DB })},
+		{"OPSBOT_REDIS", true, str(func(c *Config) *string { return &c.Redis })},
+		{"OPSBOT_HTTP_ADDR", false, str(func(c *Config) *string { return &c.HTTPAddr })},
+		{"OPSBOT_TZ", false, str(func(c *Config) *string { return &c.TZ })},
+		{"OPSBOT_STAFF_FILE", false, str(func(c *Config) *string { return &c.StaffFile })},
+		{"OPSBOT_SYSTEMS_FILE", false, str(func(c *Config) *string { return &c.SystemsFile })},
+		{"OPSBOT_LOG_LEVEL", false, str(func(c *Config) *string { return &c.LogLevel })},
+		{"OPSBOT_WECOM_CORP_ID", false, str(func(c *Config) *string { return &c.WeCom.CorpID })},
+		{"OPSBOT_WECOM_AGENT_ID", false, func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("OPSBOT_WECOM_AGENT_ID: %q is not a number", v)
+			}
+			c.WeCom.AgentID = n
+			return nil
+		}},
+		{"OPSBOT_WECOM_SECRET", true, str(func(c *Config) *string { return &c.WeCom.Secret })},
+		{"OPSBOT_WECOM_TOKEN", true, str(func(c *Config) *string { return &c.WeCom.Token })},
+		{"OPSBOT_WECOM_AES_KEY", true, str(func(c *Config) *string { return &c.WeCom.AESKey })},
+		{"OPSBOT_WECOM_API_BASE", false, str(func(c *Config) *string { return &c.WeCom.APIBase })},
+		{"OPSBOT_WECOM_OPS_CHAT_ID", false, str(func(c *Config) *string { return &c.WeCom.OpsChatID })},
+		{"OPSBOT_WECOM_ROBOT_KEY", true, str(func(c *Config) *string { return &c.WeCom.RobotKey })},
+	}
+}
+
+// Load builds the configuration: defaults, then the YAML file named by
+// OPSBOT_CONFIG (or configs/config.yaml when present), then the environment.
+// getenv is os.Getenv in production and a map in tests.
+func Load(getenv func(string) string) (Config, error) {
+	cfg := Default()
+	path := getenv("OPSBOT_CONFIG")
+	explicit := path != ""
+	if !explicit {
+		path = DefaultConfigFile
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := decodeStrict(data, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	for _, e := range envVars() {
+		v := getenv(e.name)
+		if e.secret {
+			if f := getenv(e.name + "_FILE"); f != "" {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return cfg, fmt.Errorf("%s_FILE: %w", e.name, err)
+				}
+				v = strings.TrimSpace(string(b))
+			}
+		}
+		if v == "" {
+			continue
+		}
+		if err := e.set(&cfg, v); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// decodeStrict refuses unknown keys so that a typo is an error, not a
+// silently ignored setting.
+func decodeStrict(data []byte, out any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Validate checks the configuration and names the bad key and why.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, err := time.LoadLocation(c.TZ); err != nil || c.TZ == "" {
+		bad("tz (OPSBOT_TZ)", "unknown time zone %q, e.g. Asia/Shanghai", c.TZ)
+	}
+	if _, err := c.DBDriver(); err != nil {
+		bad("db (OPSBOT_DB)", "%v", err)
+	}
+	if c.Redis != "" {
+		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("redis (OPSBOT_REDIS)", "must be a redis:// URL, e.g. redis://127.0.0.1:6379/0")
+		}
+	}
+	if c.HTTPAddr == "" || !strings.Contains(c.HTTPAddr, ":") {
+		bad("http_addr (OPSBOT_HTTP_ADDR)", "must be host:port or :port, got %q", c.HTTPAddr)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if u, err := url.Parse(c.WeCom.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("wecom.api_base (OPSBOT_WECOM_API_BASE)", "must be an http(s) URL, got %q", c.WeCom.APIBase)
+	}
+	if c.WeCom.Enabled() {
+		if c.WeCom.AgentID <= 0 {
+			bad("wecom.agent_id (OPSBOT_WECOM_AGENT_ID)", "required when wecom.corp_id is set")
+		}
+		if c.WeCom.Secret == "" {
+			bad("wecom.secret (OPSBOT_WECOM_SECRET)", "required when wecom.corp_id is set")
+		}
+		if c.WeCom.Token == "" {
+			bad("wecom.token (OPSBOT_WECOM_TOKEN)", "required when wecom.corp_id is set")
+		}
+		if len(c.WeCom.AESKey) != 43 {
+			bad("wecom.aes_key (OPSBOT_WECOM_AES_KEY)", "the EncodingAESKey has 43 characters, got %d", len(c.WeCom.AESKey))
+		}
+		if c.StaffFile == "" {
+			if _, err := os.Stat(DefaultStaffFile); err != nil {
+				bad("staff_file (OPSBOT_STAFF_FILE)", "required with WeCom: name the real roster (the example roster is for demos only)")
+			}
+		}
+	}
+	if c.Intake.Expiry.D() < time.Minute {
+		bad("intake.expiry", "must be at least 1m, got %s", c.Intake.Expiry)
+	}
+	if c.Ticket.AutoClose.D() < time.Hour {
+		bad("ticket.auto_close", "must be at least 1h, got %s", c.Ticket.AutoClose)
+	}
+	if c.Ticket.HurryInterval.D() < 0 {
+		bad("ticket.hurry_interval", "must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// Location returns the configured time zone; call after Validate.
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TZ)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+// DBDriver names the database the DSN points at: "postgres" or "sqlite".
+func (c Config) DBDriver() (string, error) {
+	dsn := c.DB
+	switch {
+	case dsn == "":
+		return "sqlite", nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("not a valid postgres URL: %v", redactURLError(err))
+		}
+		if u.Host == "" {
+			return "", errors.New("postgres URL has no host, e.g. postgres://user@127.0.0.1:5432/opsbot?sslmode=disable")
+		}
+		return "postgres", nil
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return "sqlite", nil
+	case strings.Contains(dsn, "://"):
+		return "", fmt.Errorf("unsupported database %q: use postgres://… or a SQLite file path", strings.SplitN(dsn, "://", 2)[0])
+	default:
+		return "sqlite", nil
+	}
+}
+
+// SQLitePath is the file of the embedded database.
+func (c Config) SQLitePath() string {
+	p := strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite://"), "sqlite:")
+	if p == "" {
+		return DefaultSQLitePath
+	}
+	return p
+}
+
+// redactURLError keeps a password in a DSN out of error messages.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return "malformed URL"
+}

@@ -1,0 +1,165 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// OpsGroup is the recipient that stands for the operations group chat.
+const OpsGroup = "@ops"
+
+// OutboxStatus is where a message stands in delivery.
+type OutboxStatus string
+
+// Outbox statuses.
+const (
+	OutboxPending OutboxStatus = "pending"
+	OutboxSent    OutboxStatus = "sent"
+	OutboxFailed  OutboxStatus = "failed"
+)
+
+// Card is a message with buttons (confirmation, rating); the WeCom edge turns
+// it into a template_card. A click comes back with the button's Key.
+type Card struct {
+	TaskID  string       `json:"task_id"`
+	Title   string       `json:"title"`
+	Desc    string       `json:"desc,omitempty"`
+	Fields  []CardField  `json:"fields,omitempty"`
+	Buttons []CardButton `json:"buttons"`
+}
+
+// CardField is one "key: value" line of a card.
+type CardField struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// CardButton is one button; Style 1 is the highlighted one.
+type CardButton struct {
+	Key   string `json:"key"`
+	Text  string `json:"text"`
+	Style int    `json:"style,omitempty"`
+}
+
+// OutboxMessage is one message opsbot owes someone, written in the
+// transaction of the change that caused it and delivered later.
+type OutboxMessage struct {
+	ID int64 `gorm:"primaryKey"`
+	// Key makes a message idempotent: a re-run enqueue with the same key
+	// adds nothing, and delivery marks the key once.
+	Key          string `gorm:"column:msg_key"`
+	Recipient    string
+	MsgType      string
+	Content      string
+	Card         *Card `gorm:"serializer:json"`
+	TicketID     *int64
+	Status       OutboxStatus
+	Attempts     int
+	NextAttempt  time.Time `gorm:"column:next_attempt_at"`
+	LastError    string
+	ResponseCode string
+	CreatedAt    time.Time
+	SentAt       *time.Time
+}
+
+// TableName is the outbox table.
+func (OutboxMessage) TableName() string { return "outbox" }
+
+// Message is what a handler or job asks to send.
+type Message struct {
+	To       string // a userid, or OpsGroup
+	Text     string
+	Markdown bool
+	Card     *Card
+	TicketID int64
+	// Key identifies the message for idempotency; it must be the same when
+	// the same cause is processed again.
+	Key string
+}
+
+// Send queues m in the outbox within the transaction. A message whose key is
+// already queued is not queued twice.
+func (tx *Tx) Send(m Message) error {
+	if m.To == "" || m.Key == "" {
+		return fmt.Errorf("store: send: message needs a recipient and a key")
+	}
+	row := OutboxMessage{
+		Key: m.Key, Recipient: m.To, MsgType: "text", Content: m.Text,
+		Status: OutboxPending, NextAttempt: tx.now, CreatedAt: tx.now,
+	}
+	switch {
+	case m.Card != nil:
+		row.MsgType, row.Card = "template_card", m.Card
+	case m.Markdown:
+		row.MsgType = "markdown"
+	}
+	if m.TicketID != 0 {
+		id := m.TicketID
+		row.TicketID = &id
+	}
+	err := tx.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "msg_key"}}, DoNothing: true}).Create(&row).Error
+	return wrap("send", err)
+}
+
+// DueOutbox returns pending messages whose time has come, oldest first.
+func (s *Store) DueOutbox(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := s.db.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", OutboxPending, s.now().UTC()).
+		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
+	return out, wrap("due outbox", err)
+}
+
+// LeaseOutbox takes a due message for one delivery attempt until lease; it
+// reports false when another sender took it first. A sender that dies
+// mid-attempt leaves the message to be retried after the lease.
+func (s *Store) LeaseOutbox(ctx context.Context, id int64, lease time.Duration) (bool, error) {
+	now := s.now().UTC()
+	res := s.db.WithContext(ctx).Model(&OutboxMessage{}).
+		Where("id = ? AND status = ? AND next_attempt_at <= ?", id, OutboxPending, now).
+		Updates(map[string]any{"next_attempt_at": now.Add(lease), "attempts": gorm.Expr("attempts + 1")})
+	return res.RowsAffected == 1, wrap("lease outbox", res.Error)
+}
+
+// MarkSent records a delivered message.
+func (s *Store) MarkSent(ctx context.Context, id int64, responseCode string) error {
+	now := s.now().UTC()
+	return wrap("mark sent", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "response_code": responseCode, "last_error": ""}).Error)
+}
+
+// RetryOutbox schedules another attempt at at.
+func (s *Store) RetryOutbox(ctx context.Context, id int64, at time.Time, reason string) error {
+	return wrap("retry outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+		Updates(map[string]any{"next_attempt_at": at.UTC(), "last_error": reason}).Error)
+}
+
+// FailOutbox gives a message up after its last attempt.
+func (s *Store) FailOutbox(ctx context.Context, id int64, reason string) error {
+	return wrap("fail outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+		Updates(map[string]any{"status": OutboxFailed, "last_error": reason}).Error)
+}
+
+// OutboxCounts counts messages by status, for metrics and /readyz.
+func (s *Store) OutboxCounts(ctx context.Context) (map[OutboxStatus]int64, error) {
+	var rows []struct {
+		Status OutboxStatus
+		N      int64
+	}
+	err := s.db.WithContext(ctx).Model(&OutboxMessage{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error
+	out := map[OutboxStatus]int64{}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, wrap("outbox counts", err)
+}
+
+// OutboxByKey returns one queued message (tests and the CLI use it).
+func (s *Store) OutboxByKey(ctx context.Context, key string) (OutboxMessage, error) {
+	var m OutboxMessage
+	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", key).Error
+	return m, wrap("outbox", err)
+}

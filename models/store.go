@@ -1,0 +1,176 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+)
+
+// Store persists the domain through GORM on PostgreSQL or embedded SQLite.
+type Store struct {
+	db     *gorm.DB
+	driver string
+	now    func() time.Time
+	sla    SLAPolicy
+	log    *slog.Logger
+}
+
+// Options are what a Store needs besides the database.
+type Options struct {
+	// Now is the clock; nil means time.Now. Tests move it by hand.
+	Now func() time.Time
+	// SLA computes deadlines.
+	SLA SLAPolicy
+	// Log receives slow-query and error logs; nil discards them.
+	Log *slog.Logger
+}
+
+// Open connects to the database: driver "postgres" with a postgres:// URL,
+// or "sqlite" with a file path (its folder is created). It does not migrate.
+func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	var dial gorm.Dialector
+	switch driver {
+	case "postgres":
+		dial = postgres.Open(dsn)
+	case "sqlite":
+		if dir := filepath.Dir(dsn); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("database folder: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; immediate transactions take
+		// the write lock up front so two writers wait instead of deadlocking.
+		dial = sqlite.Open("file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", driver)
+	}
+	db, err := gorm.Open(dial, &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return opt.Now().UTC() },
+		TranslateError:         true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", driver, redact(err, dsn))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if driver == "sqlite" {
+		// One connection: SQLite has one writer anyway, and a single
+		// connection never meets SQLITE_BUSY.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s: %w", driver, redact(err, dsn))
+	}
+	return &Store{db: db, driver: driver, now: opt.Now, sla: opt.SLA, log: opt.Log}, nil
+}
+
+// redact keeps a DSN's password out of an error.
+func redact(err error, dsn string) error {
+	msg := err.Error()
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.Index(dsn[i+3:], "@"); at >= 0 {
+			userinfo := dsn[i+3 : i+3+at]
+			if c := strings.Index(userinfo, ":"); c >= 0 {
+				msg = strings.ReplaceAll(msg, userinfo[c+1:], "***")
+			}
+		}
+	}
+	return errors.New(msg)
+}
+
+// Driver names the database: "postgres" or "sqlite".
+func (s *Store) Driver() string { return s.driver }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// SLA returns the deadline policy the store applies.
+func (s *Store) SLA() SLAPolicy { return s.sla }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Tx is one transaction: every domain change and the messages it causes
+// are written through it together or not at all.
+type Tx struct {
+	db  *gorm.DB
+	s   *Store
+	now time.Time
+}
+
+// Now is the instant the transaction acts at (UTC).
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in a read-write transaction; fn's error rolls it back.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		return fn(&Tx{db: g, s: s, now: s.now().UTC()})
+	})
+}
+
+// View runs fn with a consistent read. It uses a transaction too, so the
+// same Tx methods serve both.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	return s.Update(ctx, fn)
+}
+
+// forUpdate locks selected rows on Postgres; SQLite ignores it (its
+// immediate transactions already hold the write lock).
+func (tx *Tx) forUpdate() *gorm.DB {
+	return tx.db.Clauses(clause.Locking{Strength: "UPDATE"})
+}
+
+// wrap adds context to an internal error, leaving user-facing ones alone.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}

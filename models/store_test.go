@@ -1,0 +1,183 @@
+package models_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"opsbot/configs"
+	"opsbot/models"
+	"opsbot/models/modelstest"
+)
+
+var (
+	nurse    = models.Actor{UserID: "nurse01", Name: "护士甲", Role: models.RoleReporter}
+	engineer = models.Actor{UserID: "zhangsan", Name: "张三", Role: models.RoleEngineer, Level: 2}
+)
+
+// fixedClock is a clock tests move by hand.
+type fixedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fixedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fixedClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func newClock() *fixedClock {
+	return &fixedClock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+}
+
+func TestMigrateTwiceIsNoop(t *testing.T) {
+	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
+		n, err := s.Migrate(context.Background())
+		if err != nil || n != 0 {
+			t.Fatalf("second migrate applied %d, err %v; want 0, nil", n, err)
+		}
+		v, err := s.SchemaVersion(context.Background())
+		if err != nil || v < 1 {
+			t.Fatalf("schema version %d, %v", v, err)
+		}
+	})
+}
+
+func TestBothDatabasesHaveTheSameSchema(t *testing.T) {
+	lite := modelstest.SQLite(t, models.Options{})
+	pg := modelstest.Postgres(t, models.Options{})
+	a, err := lite.Columns(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pg.Columns(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Fatalf("schemas differ:\nsqlite:\n%s\npostgres:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	if len(a) < 50 {
+		t.Fatalf("only %d columns listed", len(a))
+	}
+}
+
+func createTicket(t *testing.T, s *models.Store, key string) *models.Ticket {
+	t.Helper()
+	var tk *models.Ticket
+	err := s.Update(context.Background(), func(tx *models.Tx) error {
+		var err error
+		tk, _, err = tx.CreateTicket(models.NewTicket{
+			System: "OPB", Description: "门诊收费 3号窗口打印不了发票", ReporterID: nurse.UserID,
+			ReporterName: nurse.Name, Source: models.SourceChat, SourceKey: key,
+		}, nurse)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	return tk
+}
+
+func TestCreateClaimAndEvents(t *testing.T) {
+	clock := newClock()
+	modelstest.Each(t, models.Options{Now: clock.Now}, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		tk := createTicket(t, s, "msg:1")
+		if tk.ID == 0 || tk.Status != models.StatusNew || tk.Title != "门诊收费 3号窗口打印不了发票" {
+			t.Fatalf("created %+v", tk)
+		}
+		again := createTicket(t, s, "msg:1")
+		if again.ID != tk.ID {
+			t.Fatalf("same source key made a second ticket #%d (first #%d)", again.ID, tk.ID)
+		}
+		clock.Add(10 * time.Minute)
+		err := s.Update(ctx, func(tx *models.Tx) error {
+			_, err := tx.Claim(tk.ID, nurse)
+			return err
+		})
+		if models.ErrorCode(err) != models.EForbidden || !strings.Contains(err.Error(), "服务工程师") {
+			t.Fatalf("nurse claim: %v", err)
+		}
+		err = s.Update(ctx, func(tx *models.Tx) error {
+			_, err := tx.Claim(tk.ID, engineer)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("claim: %v", err)
+		}
+		var got *models.Ticket
+		var ev []models.TicketEvent
+		s.View(ctx, func(tx *models.Tx) error {
+			got, _ = tx.Ticket(tk.ID)
+			ev, _ = tx.Events(tk.ID)
+			return nil
+		})
+		if got.Status != models.StatusClaimed || got.AssigneeID != "zhangsan" || got.ClaimedAt == nil {
+			t.Fatalf("after claim %+v", got)
+		}
+		if !got.ClaimedAt.Equal(clock.Now()) {
+			t.Fatalf("claimed at %v, want %v", got.ClaimedAt, clock.Now())
+		}
+		if len(ev) != 2 || ev[0].Action != models.ActCreate || ev[1].Action != models.ActClaim || ev[1].From != models.StatusNew || ev[1].To != models.StatusClaimed || ev[1].Actor != "zhangsan" {
+			t.Fatalf("events %+v", ev)
+		}
+		// Events are append-only, enforced by the database itself.
+		if err := s.Exec(ctx, "UPDATE ticket_events SET note = 'x'"); err == nil {
+			t.Fatal("updating an event succeeded")
+		}
+		if err := s.Exec(ctx, "DELETE FROM ticket_events"); err == nil {
+			t.Fatal("deleting an event succeeded")
+		}
+	})
+}
+
+func TestConcurrentCreatesWithOneKeyMakeOneTicket(t *testing.T) {
+	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
+		var wg sync.WaitGroup
+		ids := make([]int64, 8)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ids[i] = createTicket(t, s, "msg:same").ID
+			}()
+		}
+		wg.Wait()
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		if ids[0] != ids[len(ids)-1] {
+			t.Fatalf("one key gave tickets %v", ids)
+		}
+	})
+}
+
+func TestSyncStaffDeactivatesRemoved(t *testing.T) {
+	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		roster, err := configs.LoadStaff("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.SyncStaff(ctx, roster, nil)
+		if err != nil || res.Added != len(roster.Staff) {
+			t.Fatalf("first sync %+v %v", res, err)
+		}
+		res, err = s.SyncStaff(ctx, roster, nil)
+		if err != nil || res != (models.SyncResult{}) {
+			t.Fatalf("second sync changed %+v %v", res, err)
+		}
+		roster.Staff = roster.Staff[1:]
+		res, err = s.SyncStaff(ctx, roster, nil)
+		if err != nil || res.Deactivated != 1 {
+			t.Fatalf("third sync %+v %v", res, err)
+		}
+		s.View(ctx, func(tx *models.Tx) error {
+			a, err := tx.ActorFor("zhangsan", "")
+			if err != nil || a.Role != models.RoleReporter {
+				t.Fatalf("removed engineer still acts as %+v %v", a, err)
+			}
+			return nil
+		})
+	})
+}

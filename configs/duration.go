@@ -28,4 +28,3 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalYAML writes Go duration syntax.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
-

@@ -7,11 +7,11 @@ import (
 
 // Error codes of errors a user can act on.
 const (
-	ENotFound  = "not_found"  // the ticket or person does not exist
-	EConflict  = "conflict"   // the ticket's state forbids the action
-	EForbidden = "forbidden"  // the caller may not do this
-	EInvalid   = "invalid"    // the input is wrong
-	EInternal  = "internal"   // our fault; the user sees an apology
+	ENotFound  = "not_found" // the ticket or person does not exist
+	EConflict  = "conflict"  // the ticket's state forbids the action
+	EForbidden = "forbidden" // the caller may not do this
+	EInvalid   = "invalid"   // the input is wrong
+	EInternal  = "internal"  // our fault; the user sees an apology
 )
 
 // Error is an error a user can act on: it carries a code and a short

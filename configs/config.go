@@ -42,6 +42,7 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 
 	WeCom  WeCom  `yaml:"wecom"`
+	SLA    SLA    `yaml:"sla"`
 	Intake Intake `yaml:"intake"`
 	Ticket Ticket `yaml:"ticket"`
 }
@@ -86,6 +87,7 @@ func Default() Config {
 		TZ:       "Asia/Shanghai",
 		LogLevel: "info",
 		WeCom:    WeCom{APIBase: "https://qyapi.weixin.qq.com"},
+		SLA:      DefaultSLA(),
 		Intake:   Intake{Expiry: Duration(30 * time.Minute)},
 		Ticket: Ticket{
 			AutoClose:     Duration(72 * time.Hour),
@@ -230,6 +232,9 @@ func (c Config) Validate() error {
 				bad("staff_file (OPSBOT_STAFF_FILE)", "required with WeCom: name the real roster (the example roster is for demos only)")
 			}
 		}
+	}
+	if err := c.SLA.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Intake.Expiry.D() < time.Minute {
 		bad("intake.expiry", "must be at least 1m, got %s", c.Intake.Expiry)

@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"opsbot/configs"
 	"opsbot/models"
 
 	"gorm.io/driver/postgres"
@@ -72,9 +74,36 @@ func Each(t *testing.T, opt models.Options, body func(t *testing.T, s *models.St
 	}
 }
 
+// Shanghai is the hospital's time zone.
+var Shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// DefaultSLA is the contract's default policy on the statutory calendar.
+func DefaultSLA(t testing.TB) models.SLAPolicy {
+	t.Helper()
+	p, err := models.LoadSLA(configs.DefaultSLA(), Shanghai)
+	if err != nil {
+		t.Fatalf("default SLA: %v", err)
+	}
+	return p
+}
+
+func withDefaults(t testing.TB, opt models.Options) models.Options {
+	if !opt.SLA.Ready() {
+		opt.SLA = DefaultSLA(t)
+	}
+	return opt
+}
+
 // SQLite opens a migrated store in a temporary file.
 func SQLite(t testing.TB, opt models.Options) *models.Store {
 	t.Helper()
+	opt = withDefaults(t, opt)
 	path := filepath.Join(t.TempDir(), "opsbot.db")
 	s, err := models.Open(context.Background(), "sqlite", path, opt)
 	if err != nil {
@@ -91,6 +120,7 @@ func SQLite(t testing.TB, opt models.Options) *models.Store {
 // after the test.
 func Postgres(t testing.TB, opt models.Options) *models.Store {
 	t.Helper()
+	opt = withDefaults(t, opt)
 	dsn, cleanup, err := FreshSchema(PostgresURL())
 	if err != nil {
 		Unreachable(t, "PostgreSQL", err)

@@ -76,7 +76,8 @@ func (r *Router) Event(name string, h HandlerFunc) { r.events[name] = h }
 // Text registers the handler of text that matches no command.
 func (r *Router) Text(h HandlerFunc) { r.text = h }
 
-// Other registers the handler of messages of other types (image, voice, …).
+// Other registers the handler of everything else: other message types
+// (image, voice, …), unknown events and clicks on unknown cards.
 func (r *Router) Other(h HandlerFunc) { r.other = h }
 
 // OnError registers what happens with a handler's error.
@@ -109,17 +110,19 @@ func (r *Router) Match(text string) (*Command, string) {
 
 func isLatin(r rune) bool { return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
 
-// Dispatch runs the handler for msg, with the middleware, and gives an error
-// to OnError.
-func (r *Router) Dispatch(ctx context.Context, msg Incoming) {
+// Dispatch runs the handler for msg, with the middleware; an error is given
+// to OnError and returned, so the caller can retry the message.
+func (r *Router) Dispatch(ctx context.Context, msg Incoming) error {
 	c := NewContext(ctx, msg)
 	h := r.route(c)
 	if h == nil {
-		return
+		return nil
 	}
-	if err := h(c); err != nil && r.onError != nil {
+	err := h(c)
+	if err != nil && r.onError != nil {
 		r.onError(c, err)
 	}
+	return err
 }
 
 // route picks the handler and wraps it in the middleware.
@@ -138,7 +141,10 @@ func (r *Router) route(c *Context) HandlerFunc {
 		h = r.cardHandler(c.Msg.EventKey)
 	case c.Msg.Type == "event":
 		h = r.events[c.Msg.Event]
-	default:
+	}
+	if h == nil {
+		// Everything gets an answer or at least a mark that it was seen,
+		// so no stored message waits forever.
 		h = r.other
 	}
 	if h == nil {

@@ -62,19 +62,18 @@ func (tx *Tx) ClaimInbox(key string) (bool, error) {
 	return res.RowsAffected == 1, wrap("claim inbox", res.Error)
 }
 
-// FailInbox records a failed processing attempt and when to try again.
-func (s *Store) FailInbox(ctx context.Context, key string, reason string, retryAt time.Time) (attempts int, err error) {
+// FailInbox records a failed processing attempt; the message is tried
+// again after delay(attempts).
+func (s *Store) FailInbox(ctx context.Context, key string, reason string, delay func(attempts int) time.Duration) (attempts int, err error) {
+	now := s.now().UTC()
 	err = s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		if err := g.Model(&InboxMessage{}).Where("msg_key = ? AND processed_at IS NULL", key).
-			Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_error": reason, "lease_until": retryAt.UTC()}).Error; err != nil {
-			return err
-		}
 		var m InboxMessage
 		if err := g.Select("attempts").Take(&m, "msg_key = ?", key).Error; err != nil {
 			return err
 		}
-		attempts = m.Attempts
-		return nil
+		attempts = m.Attempts + 1
+		return g.Model(&InboxMessage{}).Where("msg_key = ? AND processed_at IS NULL", key).
+			Updates(map[string]any{"attempts": attempts, "last_error": reason, "lease_until": now.Add(delay(attempts))}).Error
 	})
 	return attempts, wrap("fail inbox", err)
 }

@@ -200,6 +200,11 @@ func (tx *Tx) move(id int64, act Action, a Actor, note string, apply func(t *Tic
 	if err := Authorize(a, t, act); err != nil {
 		return nil, err
 	}
+	return tx.moveLocked(t, act, a, note, apply)
+}
+
+// moveLocked is move on a ticket already locked and authorised.
+func (tx *Tx) moveLocked(t *Ticket, act Action, a Actor, note string, apply func(t *Ticket, from Status) error) (*Ticket, error) {
 	from := t.Status
 	to, err := Next(t.ID, from, act)
 	if err != nil {
@@ -299,7 +304,7 @@ func (tx *Tx) Resolve(id int64, a Actor, text string) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return t, tx.resolveChildren(t, a)
 }
 
 // Close ends a resolved ticket: confirmed by the reporter, or not (auto-close).
@@ -343,4 +348,61 @@ func (tx *Tx) Transfer(id int64, a Actor, to Staff, reason string) (*Ticket, err
 		}
 		return nil
 	})
+}
+
+// Record writes an event that does not move the ticket: 备注, 催办,
+// 超时原因 (which is also kept on the ticket for the monthly report).
+func (tx *Tx) Record(id int64, a Actor, act Action, note string) (*Ticket, error) {
+	t, err := tx.ticketForUpdate(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := Authorize(a, t, act); err != nil {
+		return nil, err
+	}
+	if act == ActBreachReason {
+		t.BreachReason = note
+		t.UpdatedAt = tx.now
+		if err := tx.save(t); err != nil {
+			return nil, err
+		}
+	}
+	return t, tx.addEvent(t.ID, a, act, t.Status, t.Status, note)
+}
+
+// Supplement adds the reporter's information (补充). A paused ticket
+// resumes: the engineer was most likely waiting for exactly this.
+func (tx *Tx) Supplement(id int64, a Actor, text string) (t *Ticket, resumed bool, err error) {
+	t, err = tx.ticketForUpdate(id)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := Authorize(a, t, ActSupplement); err != nil {
+		return nil, false, err
+	}
+	if !t.Status.Open() {
+		return nil, false, Errorf(EConflict, "工单 #%d %s，不能再补充；如问题仍在请重新报修", id, statusPhrases[t.Status])
+	}
+	if err := tx.addEvent(t.ID, a, ActSupplement, t.Status, t.Status, text); err != nil {
+		return nil, false, err
+	}
+	if t.Status != StatusPaused {
+		return t, false, nil
+	}
+	t, err = tx.moveLocked(t, ActResume, a, "报修人补充了情况", func(t *Ticket, _ Status) error {
+		tx.restartClock(t)
+		t.PauseReason = ""
+		return nil
+	})
+	return t, err == nil, err
+}
+
+// LastEvent returns the newest event of act on a ticket, nil when none.
+func (tx *Tx) LastEvent(id int64, act Action) (*TicketEvent, error) {
+	var ev []TicketEvent
+	err := tx.db.Where("ticket_id = ? AND action = ?", id, act).Order("id DESC").Limit(1).Find(&ev).Error
+	if err != nil || len(ev) == 0 {
+		return nil, wrap("last event", err)
+	}
+	return &ev[0], nil
 }

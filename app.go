@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"opsbot/configs"
+	"opsbot/handlers"
+	"opsbot/kv"
+	"opsbot/models"
+)
+
+// app is opsbot wired together: config → DB → Redis → catalog and roster →
+// handlers. serve and chat add the WeCom edge, the sender and the jobs.
+type app struct {
+	cfg      configs.Config
+	log      *slog.Logger
+	sla      models.SLAPolicy
+	store    *models.Store
+	kv       kv.Store
+	catalog  *models.Catalog
+	handlers *handlers.Handlers
+}
+
+// loadConfig reads and validates the configuration.
+func loadConfig(e env) (configs.Config, error) {
+	cfg, err := configs.Load(e.getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("配置有误 (invalid configuration):\n%w", err)
+	}
+	return cfg, nil
+}
+
+// newLogger logs JSON to w at the configured level.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger, sla models.SLAPolicy) (*models.Store, error) {
+	driver, _ := cfg.DBDriver()
+	dsn := cfg.DB
+	if driver == "sqlite" {
+		dsn = cfg.SQLitePath()
+	}
+	store, err := models.Open(ctx, driver, dsn, models.Options{SLA: sla, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	n, err := store.Migrate(ctx)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("database migrated", "steps", n, "driver", driver)
+	}
+	return store, nil
+}
+
+// openApp wires opsbot; source marks where its tickets come from.
+func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger) (*app, error) {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = newLogger(e.stderr, cfg.LogLevel)
+	}
+	a := &app{cfg: cfg, log: log}
+	if a.sla, err = models.LoadSLA(cfg.SLA, cfg.Location()); err != nil {
+		return nil, err
+	}
+	if a.store, err = openStore(ctx, cfg, log, a.sla); err != nil {
+		return nil, err
+	}
+	if cfg.Redis != "" {
+		r, err := kv.OpenRedis(ctx, cfg.Redis, "opsbot:")
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		a.kv = r
+	} else {
+		a.kv = kv.NewMemory(nil)
+	}
+	if a.catalog, err = loadCatalog(ctx, cfg, a.store); err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := a.syncRoster(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.handlers = handlers.New(handlers.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, Log: log, Source: source})
+	return a, nil
+}
+
+// syncRoster loads the staff file into the staff table.
+func (a *app) syncRoster(ctx context.Context) error {
+	path := a.cfg.StaffFile
+	if path == "" {
+		if _, err := os.Stat(configs.DefaultStaffFile); err == nil {
+			path = configs.DefaultStaffFile
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	roster, err := configs.LoadStaff(path)
+	if err != nil {
+		return err
+	}
+	if path == "" {
+		a.log.Warn("no staff file: using the example roster (demo only)", "file", roster.Source)
+	}
+	res, err := a.store.SyncStaff(ctx, roster, a.catalog.Resolve)
+	if err != nil {
+		return err
+	}
+	a.log.Info("roster loaded", "file", roster.Source, "added", res.Added, "updated", res.Updated, "deactivated", res.Deactivated)
+	return nil
+}
+
+func (a *app) close() {
+	if a.kv != nil {
+		a.kv.Close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+// now is the wall clock in the hospital's zone.
+func (a *app) now() time.Time { return time.Now().In(a.cfg.Location()) }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"opsbot/bot"
+	"opsbot/models"
+	"opsbot/outbox"
+)
+
+// cmdChat is a terminal conversation: each line goes through the inbox, the
+// router and the handlers exactly like a WeCom message, and whatever opsbot
+// sends to anyone is printed with its recipient.
+func cmdChat(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	user := fs.String("user", "", "speak as this WeCom userid, e.g. nurse01")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"用法：opsbot chat --user nurse01"}
+	}
+	if *user == "" {
+		return usageError{"请用 --user 指定以谁的身份说话，例如：opsbot chat --user nurse01"}
+	}
+	a, err := openApp(ctx, e, models.SourceChat, newLogger(e.stderr, "warn"))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	term := &terminal{out: e.stdout}
+	sender := &outbox.Sender{Store: a.store, Deliverer: term, Log: a.log}
+	interactive := isTerminal(e.stdin)
+	if interactive {
+		fmt.Fprintf(e.stdout, "opsbot 终端对话，您是 %s。发“帮助”看命令，行首 @userid 换人说话，/click 按钮键 模拟点卡片，Ctrl-D 退出。\n", *user)
+	}
+	// Anything left from an earlier run (a crash) is processed first.
+	if err := a.recoverInbox(ctx, time.Now()); err != nil {
+		return err
+	}
+	if _, err := sender.RunOnce(ctx); err != nil {
+		return err
+	}
+	session := time.Now().UnixNano()
+	scan := bufio.NewScanner(e.stdin)
+	scan.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; ; n++ {
+		if interactive {
+			fmt.Fprintf(e.stdout, "%s> ", *user)
+		}
+		if !scan.Scan() {
+			break
+		}
+		line := strings.TrimSpace(scan.Text())
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		speaker := *user
+		if strings.HasPrefix(line, "@") {
+			id, rest, _ := strings.Cut(line[1:], " ")
+			speaker, line = id, strings.TrimSpace(rest)
+		}
+		if !interactive {
+			fmt.Fprintf(e.stdout, "%s> %s\n", speaker, line)
+		}
+		msg := bot.Incoming{Key: fmt.Sprintf("chat:%d:%d", session, n), User: speaker, Type: "text", Text: line, CreateTime: time.Now()}
+		if key, ok := strings.CutPrefix(line, "/click "); ok {
+			msg.Type, msg.Event, msg.EventKey, msg.Text = "event", "template_card_event", strings.TrimSpace(key), ""
+		}
+		if err := a.accept(ctx, msg); err != nil {
+			return err
+		}
+		if err := a.handlers.Process(ctx, msg); err != nil {
+			fmt.Fprintf(e.stdout, "（处理失败，已记录，稍后重试：%v）\n", err)
+		}
+		if _, err := sender.RunOnce(ctx); err != nil {
+			return err
+		}
+	}
+	return scan.Err()
+}
+
+// accept stores a message in the inbox, as the WeCom receiver does.
+func (a *app) accept(ctx context.Context, msg bot.Incoming) error {
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	_, err = a.store.AcceptInbox(ctx, []models.InboxItem{{Key: msg.Key, User: msg.User, MsgType: msg.Type, Payload: payload}})
+	return err
+}
+
+// recoverInbox processes messages accepted before before and never
+// finished (a crash between the 200 and the handler).
+func (a *app) recoverInbox(ctx context.Context, before time.Time) error {
+	for {
+		rows, err := a.store.PendingInbox(ctx, before, 100)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		for _, r := range rows {
+			var msg bot.Incoming
+			if err := json.Unmarshal([]byte(r.Payload), &msg); err != nil {
+				a.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
+				continue
+			}
+			a.handlers.Process(ctx, msg)
+		}
+		if len(rows) < 100 {
+			return nil
+		}
+	}
+}
+
+// terminal prints what opsbot sends.
+type terminal struct{ out io.Writer }
+
+// Deliver implements outbox.Deliverer.
+func (t *terminal) Deliver(_ context.Context, m models.OutboxMessage) (string, error) {
+	to := m.Recipient
+	if to == models.OpsGroup {
+		to = "运维群"
+	}
+	if m.Card != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "→ %s：［卡片］%s", to, m.Card.Title)
+		if m.Card.Desc != "" {
+			fmt.Fprintf(&b, "\n    %s", m.Card.Desc)
+		}
+		for _, f := range m.Card.Fields {
+			fmt.Fprintf(&b, "\n    %s：%s", f.Key, f.Value)
+		}
+		for _, btn := range m.Card.Buttons {
+			fmt.Fprintf(&b, "\n    ［%s］ /click %s", btn.Text, btn.Key)
+		}
+		fmt.Fprintln(t.out, b.String())
+		return "", nil
+	}
+	fmt.Fprintf(t.out, "→ %s：%s\n", to, strings.ReplaceAll(m.Content, "\n", "\n    "))
+	return "", nil
+}
+
+// isTerminal reports whether r is an interactive terminal (not a pipe).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,247 @@
+// Package handlers holds opsbot's one route table: each handler turns a
+// chat command or a card click into a models call and a short Chinese reply.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"opsbot/bot"
+	"opsbot/configs"
+	"opsbot/kv"
+	"opsbot/models"
+)
+
+// Directory looks people up in the WeCom address list; nil in the terminal
+// chat. An unknown person still works with the bare userid.
+type Directory interface {
+	Lookup(ctx context.Context, userID string) (name, department string, err error)
+}
+
+// Deps are what the handlers need.
+type Deps struct {
+	Store     *models.Store
+	KV        kv.Store
+	Directory Directory
+	Catalog   *models.Catalog
+	Config    configs.Config
+	Log       *slog.Logger
+	// Source marks tickets created here: wecom or chat.
+	Source models.Source
+}
+
+// Handlers answers chat messages.
+type Handlers struct {
+	store   *models.Store
+	kv      kv.Store
+	dir     Directory
+	catalog *models.Catalog
+	cfg     configs.Config
+	log     *slog.Logger
+	source  models.Source
+	router  *bot.Router
+}
+
+// New builds the handlers and their route table.
+func New(d Deps) *Handlers {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Source == "" {
+		d.Source = models.SourceWeCom
+	}
+	h := &Handlers{store: d.Store, kv: d.KV, dir: d.Directory, catalog: d.Catalog, cfg: d.Config, log: d.Log, source: d.Source}
+	h.router = h.routes()
+	return h
+}
+
+// Router is the route table, for dispatching and for the help text.
+func (h *Handlers) Router() *bot.Router { return h.router }
+
+// ctxKey keys values the middleware stores on a Context.
+type ctxKey int
+
+const (
+	actorKey ctxKey = iota
+	doneKey
+)
+
+// actor is who sent the message; set by the identify middleware.
+func actor(c *bot.Context) models.Actor {
+	a, _ := c.Get(actorKey).(models.Actor)
+	return a
+}
+
+// errAlreadyDone stops a handler whose message was processed before (a
+// retry after a crash, or two processors racing): its effects exist.
+var errAlreadyDone = errors.New("handlers: message already processed")
+
+// identify finds out who is speaking: a staff member from the roster, or a
+// reporter whose name comes from the address list.
+func (h *Handlers) identify(next bot.HandlerFunc) bot.HandlerFunc {
+	return func(c *bot.Context) error {
+		var a models.Actor
+		err := h.store.View(c.Context(), func(tx *models.Tx) error {
+			var err error
+			a, err = tx.ActorFor(c.User(), "")
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if a.Name == "" && h.dir != nil {
+			if name, dept, err := h.dir.Lookup(c.Context(), c.User()); err == nil {
+				a.Name = name
+				c.Set(deptKey{}, dept)
+			}
+		}
+		c.Set(actorKey, a)
+		return next(c)
+	}
+}
+
+type deptKey struct{}
+
+// department is the sender's department from the address list, if known.
+func department(c *bot.Context) string {
+	d, _ := c.Get(deptKey{}).(string)
+	return d
+}
+
+// finish makes the handling of a message one durable step: a user-facing
+// error becomes the reply, and replies not yet written by the handler's own
+// transaction are written now with the inbox mark. Internal errors go up so
+// the message is retried from the inbox.
+func (h *Handlers) finish(next bot.HandlerFunc) bot.HandlerFunc {
+	return func(c *bot.Context) error {
+		err := next(c)
+		if errors.Is(err, errAlreadyDone) {
+			return nil
+		}
+		if err != nil {
+			msg := models.ErrorMessage(err)
+			if msg == "" {
+				return err
+			}
+			c.TakeReplies()
+			c.Reply(msg)
+		}
+		if c.Get(doneKey) != nil {
+			return nil
+		}
+		err = h.tx(c, func(*models.Tx) error { return nil })
+		if errors.Is(err, errAlreadyDone) {
+			return nil
+		}
+		return err
+	}
+}
+
+// tx runs fn in one transaction with the message's inbox mark and replies,
+// so that a message has its effect and its answers exactly once.
+func (h *Handlers) tx(c *bot.Context, fn func(*models.Tx) error) error {
+	err := h.store.Update(c.Context(), func(tx *models.Tx) error {
+		if c.Msg.Key != "" {
+			fresh, err := tx.ClaimInbox(c.Msg.Key)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				return errAlreadyDone
+			}
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		for i, text := range c.Replies() {
+			if err := tx.Send(models.Message{To: c.User(), Text: text, Key: fmt.Sprintf("r:%s:%d", c.Msg.Key, i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		c.TakeReplies()
+		c.Set(doneKey, true)
+	}
+	return err
+}
+
+// requireStaff refuses commands meant for the service team.
+func requireRole(roles ...models.Role) bot.Middleware {
+	return func(next bot.HandlerFunc) bot.HandlerFunc {
+		return func(c *bot.Context) error {
+			a := actor(c)
+			for _, r := range roles {
+				if a.Role == r {
+					return next(c)
+				}
+			}
+			return models.Errorf(models.EForbidden, "“%s”是%s的命令，您是%s。发“帮助”查看您可用的命令", c.Command.Name, roleNames(roles), a.Role.Label())
+		}
+	}
+}
+
+func roleNames(roles []models.Role) string {
+	s := ""
+	for i, r := range roles {
+		if i > 0 {
+			s += "或"
+		}
+		s += r.Label()
+	}
+	return s
+}
+
+// Process handles one stored message. An internal failure is recorded on
+// the inbox row and retried with backoff; after the last attempt the sender
+// gets an apology and the message is set aside, never silently dropped.
+func (h *Handlers) Process(ctx context.Context, msg bot.Incoming) error {
+	err := h.router.Dispatch(ctx, msg)
+	if err == nil || msg.Key == "" {
+		return err
+	}
+	attempts, ferr := h.store.FailInbox(ctx, msg.Key, err.Error(), retryDelay)
+	if ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	if attempts < maxAttempts {
+		return err
+	}
+	return h.giveUp(ctx, msg)
+}
+
+// maxAttempts is how often a message is tried before opsbot apologises.
+const maxAttempts = 5
+
+func retryDelay(attempt int) time.Duration {
+	return time.Duration(1<<min(attempt, 6)) * 5 * time.Second
+}
+
+// giveUp answers a message that kept failing and tells the supervisors.
+func (h *Handlers) giveUp(ctx context.Context, msg bot.Incoming) error {
+	return h.store.Update(ctx, func(tx *models.Tx) error {
+		fresh, err := tx.ClaimInbox(msg.Key)
+		if err != nil || !fresh {
+			return err
+		}
+		if err := tx.Send(models.Message{To: msg.User, Key: "r:" + msg.Key + ":fail",
+			Text: "抱歉，系统暂时无法处理您的消息，已通知服务主管跟进。紧急故障请直接拨打运维热线。"}); err != nil {
+			return err
+		}
+		sups, err := tx.ListStaff(models.RoleSupervisor)
+		if err != nil {
+			return err
+		}
+		for _, s := range sups {
+			if err := tx.Send(models.Message{To: s.UserID, Key: "f:" + msg.Key + ":" + s.UserID,
+				Text: fmt.Sprintf("【系统告警】%s 的一条消息多次处理失败，请联系对方核实（消息编号 %s）。", msg.User, msg.Key)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,228 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"opsbot/bot"
+	"opsbot/models"
+)
+
+// intake is a fault report being completed over several messages. It lives
+// in the kv store with the configured expiry, so a half-done report does not
+// haunt the next conversation.
+type intake struct {
+	Text       string          `json:"text"`
+	System     string          `json:"system,omitempty"`
+	Candidates []string        `json:"candidates,omitempty"`
+	Location   string          `json:"location,omitempty"`
+	Department string          `json:"department,omitempty"`
+	Phone      string          `json:"phone,omitempty"`
+	Kind       models.Kind     `json:"kind"`
+	Priority   models.Priority `json:"priority"`
+	Why        string          `json:"why,omitempty"`
+	// Step is the question waiting for an answer: system, choose, location
+	// or phone. Asked lists the steps already asked (each at most once).
+	Step  string   `json:"step"`
+	Asked []string `json:"asked,omitempty"`
+	Tries int      `json:"tries,omitempty"`
+}
+
+func intakeKey(user string) string { return "intake:" + user }
+
+// loadIntake returns the user's open intake, nil when none.
+func (h *Handlers) loadIntake(c *bot.Context) (*intake, error) {
+	v, ok, err := h.kv.Get(c.Context(), intakeKey(c.User()))
+	if err != nil || !ok {
+		return nil, err
+	}
+	var in intake
+	if err := json.Unmarshal([]byte(v), &in); err != nil {
+		return nil, nil // a garbled state is as good as none
+	}
+	return &in, nil
+}
+
+func (h *Handlers) saveIntake(c *bot.Context, in *intake) error {
+	b, _ := json.Marshal(in)
+	return h.kv.Set(c.Context(), intakeKey(c.User()), string(b), h.cfg.Intake.Expiry.D())
+}
+
+func (h *Handlers) dropIntake(c *bot.Context) error {
+	return h.kv.Del(c.Context(), intakeKey(c.User()))
+}
+
+// recognise fills an intake from a report's text.
+func (h *Handlers) recognise(text string) (*intake, models.Recognition) {
+	r := h.catalog.Recognize(text)
+	in := &intake{Text: text, Location: r.Location, Department: r.Department, Kind: r.Kind, Priority: r.Priority, Why: r.PriorityWhy}
+	if r.System != nil {
+		in.System = r.System.Code
+	}
+	for _, s := range r.Candidates {
+		in.Candidates = append(in.Candidates, s.Code)
+	}
+	return in, r
+}
+
+// startReport begins a report from "报修 <text>" or from free text that
+// reads like a fault: a report naming a system and a place becomes a ticket
+// at once; otherwise one short question at a time.
+func (h *Handlers) startReport(c *bot.Context, in *intake) error {
+	if in.Department == "" && in.Location == "" {
+		in.Department = department(c)
+	}
+	return h.advance(c, in)
+}
+
+// advance asks the next missing piece or, when nothing is missing, creates
+// the ticket.
+func (h *Handlers) advance(c *bot.Context, in *intake) error {
+	if q := h.nextQuestion(in); q != "" {
+		if err := h.tx(c, func(*models.Tx) error { c.Reply(q); return nil }); err != nil {
+			return err
+		}
+		return h.saveIntake(c, in)
+	}
+	err := h.createTicket(c, models.NewTicket{
+		Kind: in.Kind, System: in.System, Priority: in.Priority, Description: in.Text,
+		Department: in.Department, Location: in.Location, Phone: in.Phone,
+	})
+	if err != nil {
+		return err
+	}
+	return h.dropIntake(c)
+}
+
+func (in *intake) asked(step string) bool {
+	for _, s := range in.Asked {
+		if s == step {
+			return true
+		}
+	}
+	return false
+}
+
+// nextQuestion decides what to ask, or "" when the report is complete
+// enough: system first, then where, then a phone (only when something had to
+// be asked anyway, so that a one-line report never gets a question).
+func (h *Handlers) nextQuestion(in *intake) string {
+	ask := func(step, q string) string {
+		in.Step = step
+		in.Asked = append(in.Asked, step)
+		in.Tries = 0
+		return q
+	}
+	if in.System == "" && len(in.Candidates) > 1 && !in.asked("choose") {
+		var b strings.Builder
+		b.WriteString("是哪个系统？请回复序号：")
+		for i, code := range in.Candidates {
+			fmt.Fprintf(&b, "\n%d. %s", i+1, h.systemName(code))
+		}
+		b.WriteString("\n不确定请回复“跳过”。")
+		return ask("choose", b.String())
+	}
+	if in.System == "" && !in.asked("system") && !in.asked("choose") {
+		return ask("system", "是哪个系统出的问题？例如：收费、挂号、电子病历、检验、医保。不确定请回复“跳过”。")
+	}
+	if in.Location == "" && in.Department == "" && !in.asked("location") {
+		return ask("location", "在哪里？例如：门诊一楼3号窗口、5病区护士站。回复“跳过”不填。")
+	}
+	if len(in.Asked) > 0 && in.Phone == "" && !in.asked("phone") {
+		return ask("phone", "方便回电的电话或分机？回复“跳过”不填。")
+	}
+	in.Step = ""
+	return ""
+}
+
+// intakeAnswer applies a reply to the open intake; handled=false when the
+// user has none.
+func (h *Handlers) intakeAnswer(c *bot.Context) (bool, error) {
+	in, err := h.loadIntake(c)
+	if err != nil || in == nil {
+		return false, err
+	}
+	answer := strings.TrimSpace(c.Text)
+	switch in.Step {
+	case "choose":
+		n, err := strconv.Atoi(answer)
+		if err == nil && n >= 1 && n <= len(in.Candidates) {
+			in.System = in.Candidates[n-1]
+			break
+		}
+		if codes := h.catalog.Resolve(answer); len(codes) == 1 {
+			in.System = codes[0]
+			break
+		}
+		return true, h.reask(c, in, fmt.Sprintf("请回复 1 到 %d 的序号，或回复“跳过”。", len(in.Candidates)))
+	case "system":
+		codes := h.catalog.Resolve(answer)
+		if len(codes) != 1 {
+			r := h.catalog.Recognize(answer)
+			codes = nil
+			if r.System != nil {
+				codes = []string{r.System.Code}
+			} else {
+				for _, s := range r.Candidates {
+					codes = append(codes, s.Code)
+				}
+			}
+		}
+		switch {
+		case len(codes) == 1:
+			in.System = codes[0]
+		case len(codes) > 1:
+			in.Candidates = codes
+		default:
+			return true, h.reask(c, in, "没有找到这个系统。请换个说法，例如：收费、挂号、电子病历、检验；不确定请回复“跳过”。")
+		}
+	case "location":
+		in.Location = answer
+	case "phone":
+		in.Phone = answer
+	default:
+		return false, nil
+	}
+	return true, h.advance(c, in)
+}
+
+// reask repeats a question once; the second miss skips it, so a report is
+// never stuck.
+func (h *Handlers) reask(c *bot.Context, in *intake, hint string) error {
+	in.Tries++
+	if in.Tries > 1 {
+		return h.advance(c, in)
+	}
+	if err := h.tx(c, func(*models.Tx) error { c.Reply(hint); return nil }); err != nil {
+		return err
+	}
+	return h.saveIntake(c, in)
+}
+
+// intakeCommand handles 跳过 and 取消 inside an intake.
+func (h *Handlers) intakeCommand(c *bot.Context, what string) (bool, error) {
+	in, err := h.loadIntake(c)
+	if err != nil || in == nil {
+		return false, err
+	}
+	if what == "abort" {
+		if err := h.tx(c, func(*models.Tx) error { c.Reply("已取消这次报修，没有生成工单。"); return nil }); err != nil {
+			return true, err
+		}
+		return true, h.dropIntake(c)
+	}
+	return true, h.advance(c, in)
+}
+
+// intakeStart handles free text with no intake open: a fault starts one,
+// small talk gets a hint and never a ticket.
+func (h *Handlers) intakeStart(c *bot.Context) error {
+	in, r := h.recognise(c.Msg.Text)
+	if r.SmallTalk || !r.FaultLike {
+		c.Reply("您好，我是运维服务台。报修请直接描述系统和故障，例如：收费系统打印不了发票，门诊一楼3号窗口。发“我的工单”查进度，发“帮助”看全部命令。")
+		return nil
+	}
+	return h.startReport(c, in)
+}

@@ -1,0 +1,66 @@
+package handlers
+
+import (
+	"opsbot/bot"
+	"opsbot/models"
+)
+
+// Help groups: who a command is for.
+const (
+	forEveryone   = "everyone"
+	forEngineers  = "engineer"
+	forSupervisor = "supervisor"
+)
+
+var (
+	engineersOnly   = requireRole(models.RoleEngineer)
+	supervisorsOnly = requireRole(models.RoleSupervisor, models.RoleAccountManager)
+	staffOnly       = requireRole(models.RoleEngineer, models.RoleSupervisor, models.RoleAccountManager)
+)
+
+// routes is the one route table, read top to bottom.
+func (h *Handlers) routes() *bot.Router {
+	r := bot.NewRouter()
+	r.Use(h.finish, h.identify)
+	r.OnError(h.onError)
+
+	// Reporters (everyone).
+	r.Handle(bot.Command{Name: "报修", Aliases: []string{"报障", "故障"}, Args: "<系统和故障现象，最好带位置>", Help: "报告故障", Example: "报修 门诊收费 3号窗口打印不了发票", Group: forEveryone, Handler: h.report})
+	r.Handle(bot.Command{Name: "我的工单", Aliases: []string{"我的"}, Help: "查看我报的工单", Example: "我的工单", Group: forEveryone, Handler: h.myTickets})
+	r.Handle(bot.Command{Name: "进度", Aliases: []string{"查询"}, Args: "<单号>", Help: "查看处理进度", Example: "进度 12", Group: forEveryone, Handler: h.progress})
+	r.Handle(bot.Command{Name: "补充", Args: "<单号> <补充内容>", Help: "补充情况", Example: "补充 12 重启后还是打印不了", Group: forEveryone, Handler: h.supplement})
+	r.Handle(bot.Command{Name: "催办", Aliases: []string{"催单"}, Args: "<单号>", Help: "催工程师处理", Example: "催办 12", Group: forEveryone, Handler: h.hurry})
+	r.Handle(bot.Command{Name: "确认", Aliases: []string{"已解决"}, Args: "<单号>", Help: "确认问题已解决", Example: "确认 12", Group: forEveryone, Handler: h.confirm})
+	r.Handle(bot.Command{Name: "未解决", Args: "<单号> [情况]", Help: "问题没解决，退回工程师", Example: "未解决 12 还是打印不了", Group: forEveryone, Handler: h.notFixed})
+	r.Handle(bot.Command{Name: "撤销", Aliases: []string{"撤单"}, Args: "<单号> [原因]", Help: "撤销我报的工单", Example: "撤销 12 已经好了", Group: forEveryone, Handler: h.cancel})
+	r.Handle(bot.Command{Name: "跳过", Help: "报修时跳过当前问题", Example: "跳过", Group: forEveryone, Handler: h.skip})
+	r.Handle(bot.Command{Name: "取消", Help: "放弃正在填写的报修", Example: "取消", Group: forEveryone, Handler: h.abort})
+	r.Handle(bot.Command{Name: "帮助", Aliases: []string{"help", "菜单", "?", "？"}, Help: "查看可用命令", Example: "帮助", Group: forEveryone, Handler: h.help})
+
+	// Engineers.
+	r.Handle(bot.Command{Name: "接单", Args: "<单号>", Help: "接下工单", Example: "接单 12", Group: forEngineers, Handler: h.claim, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "转派", Args: "<单号> <姓名或账号> [原因]", Help: "转给其他工程师（不低于您的级别）", Example: "转派 12 李四 需要数据库权限", Group: forEngineers, Handler: h.transfer, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "到场", Args: "<单号>", Help: "登记已到现场", Example: "到场 12", Group: forEngineers, Handler: h.arrive, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "挂起", Args: "<单号> <原因>", Help: "等待他人时暂停计时", Example: "挂起 12 等厂家发补丁", Group: forEngineers, Handler: h.pause, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "恢复", Args: "<单号>", Help: "恢复处理，继续计时", Example: "恢复 12", Group: forEngineers, Handler: h.resume, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "解决", Args: "<单号> <处理结果>", Help: "登记解决，请报修人确认", Example: "解决 12 重装打印驱动后打印正常", Group: forEngineers, Handler: h.resolve, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "备注", Args: "<单号> <内容>", Help: "记录处理过程", Example: "备注 12 已远程查看，驱动异常", Group: forEngineers, Handler: h.note, Middleware: []bot.Middleware{engineersOnly}})
+	r.Handle(bot.Command{Name: "超时原因", Args: "<单号> <原因>", Help: "说明超时原因（进月报）", Example: "超时原因 12 等待医保中心回复", Group: forEngineers, Handler: h.breachReason, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "待办", Help: "我的待办，最急的在前", Example: "待办", Group: forEngineers, Handler: h.todo, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "工单", Args: "<单号>", Help: "工单详情", Example: "工单 12", Group: forEngineers, Handler: h.progress})
+
+	// Supervisors and the account manager.
+	r.Handle(bot.Command{Name: "指派", Args: "<单号> <姓名或账号>", Help: "把工单派给工程师", Example: "指派 12 张三", Group: forSupervisor, Handler: h.assign, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "优先级", Args: "<单号> 高|中|低 <原因>", Help: "调整优先级，时限重算", Example: "优先级 12 高 影响全院收费", Group: forSupervisor, Handler: h.priority, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "重大", Args: "<单号>", Help: "标记重大事件", Example: "重大 12", Group: forSupervisor, Handler: h.major, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "合并", Args: "<主单号> <单号>…", Help: "重复报修并到一个事件", Example: "合并 12 13 15", Group: forSupervisor, Handler: h.merge, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "队列", Help: "所有未完成工单，超时的在前", Example: "队列", Group: forSupervisor, Handler: h.queue, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "统计", Args: "[今天|本周|本月]", Help: "工单统计", Example: "统计 本月", Group: forSupervisor, Handler: h.stats, Middleware: []bot.Middleware{supervisorsOnly}})
+
+	// Card clicks, events and everything else.
+	r.Card("confirm:", h.confirmCard)
+	r.Event("enter_agent", h.welcome)
+	r.Text(h.freeText)
+	r.Other(h.other)
+	return r
+}

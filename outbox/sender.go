@@ -1,0 +1,282 @@
+// Package outbox delivers the messages handlers and jobs queued in the
+// database: each row is sent once, retried with backoff when a retry can
+// help, held back when a recipient reached WeCom's per-person limits, and
+// marked failed (and reported) when it cannot be delivered.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"opsbot/kv"
+	"opsbot/models"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Deliverer puts one message in front of its recipient.
+type Deliverer interface {
+	// Deliver sends m; the response code is kept for interactive cards. An
+	// error whose Retryable() reports false is not tried again.
+	Deliver(ctx context.Context, m models.OutboxMessage) (responseCode string, err error)
+}
+
+// Limit is a per-recipient rate: at most N messages per Window.
+type Limit struct {
+	N      int
+	Window time.Duration
+}
+
+// WeComLimits are WeCom's per-recipient limits; beyond them messages are
+// dropped silently by WeCom, so opsbot holds them back instead.
+var WeComLimits = []Limit{{30, time.Minute}, {1000, time.Hour}}
+
+// Sender runs delivery.
+type Sender struct {
+	Store     *models.Store
+	Deliverer Deliverer
+	// KV keeps the per-recipient windows, shared by all replicas.
+	KV     kv.Store
+	Limits []Limit
+	// MaxAttempts is how often a retryable failure is tried.
+	MaxAttempts int
+	// Backoff is the wait after attempt n (1-based).
+	Backoff func(n int) time.Duration
+	// Lease is how long an attempt holds a row before another sender may
+	// try it (a sender that died mid-send).
+	Lease   time.Duration
+	Batch   int
+	Log     *slog.Logger
+	Metrics *Metrics
+
+	wake chan struct{}
+	once sync.Once
+}
+
+func (s *Sender) init() {
+	s.once.Do(func() {
+		s.wake = make(chan struct{}, 1)
+		if s.MaxAttempts == 0 {
+			s.MaxAttempts = 6
+		}
+		if s.Backoff == nil {
+			s.Backoff = func(n int) time.Duration { return time.Duration(1<<min(n, 8)) * 2 * time.Second }
+		}
+		if s.Lease == 0 {
+			s.Lease = time.Minute
+		}
+		if s.Batch == 0 {
+			s.Batch = 100
+		}
+		if s.Log == nil {
+			s.Log = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// Wake asks the sender to look for work now instead of at its next tick.
+func (s *Sender) Wake() {
+	s.init()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, looking for due rows every interval and
+// whenever woken.
+func (s *Sender) Run(ctx context.Context, interval time.Duration) {
+	s.init()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("outbox run failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// RunOnce delivers the rows due now and reports how many it sent.
+func (s *Sender) RunOnce(ctx context.Context) (int, error) {
+	s.init()
+	sent := 0
+	for {
+		rows, err := s.Store.DueOutbox(ctx, s.Batch)
+		if err != nil {
+			return sent, err
+		}
+		progress := 0
+		for _, m := range rows {
+			ok, err := s.deliverOne(ctx, m)
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+				progress++
+			}
+		}
+		if len(rows) < s.Batch || progress == 0 {
+			s.observe(ctx)
+			return sent, nil
+		}
+	}
+}
+
+// deliverOne makes one attempt on m; it reports whether m was sent.
+func (s *Sender) deliverOne(ctx context.Context, m models.OutboxMessage) (bool, error) {
+	if wait, err := s.allow(ctx, m.Recipient); err != nil {
+		return false, err
+	} else if wait > 0 {
+		s.Metrics.limited()
+		return false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(wait), "per-recipient limit")
+	}
+	leased, err := s.Store.LeaseOutbox(ctx, m.ID, s.Lease)
+	if err != nil || !leased {
+		return false, err
+	}
+	attempt := m.Attempts + 1
+	code, derr := s.Deliverer.Deliver(ctx, m)
+	if derr == nil {
+		s.Metrics.sent()
+		return true, s.Store.MarkSent(ctx, m.ID, code)
+	}
+	reason := derr.Error()
+	if retryable(derr) && attempt < s.MaxAttempts {
+		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", attempt, "err", reason)
+		s.Metrics.retried()
+		return false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(attempt)), reason)
+	}
+	s.Log.Error("outbox send failed for good", "outbox", m.ID, "attempt", attempt, "err", reason)
+	s.Metrics.failed()
+	if err := s.Store.FailOutbox(ctx, m.ID, reason); err != nil {
+		return false, err
+	}
+	return false, s.reportFailure(ctx, m, reason)
+}
+
+// allow takes a slot in every per-recipient window, or says how long to
+// wait. The ops group is one recipient like any other.
+func (s *Sender) allow(ctx context.Context, recipient string) (time.Duration, error) {
+	if s.KV == nil {
+		return 0, nil
+	}
+	for _, l := range s.Limits {
+		ok, wait, err := s.KV.Allow(ctx, fmt.Sprintf("outbox:rate:%s:%s", l.Window, recipient), l.N, l.Window)
+		if err != nil {
+			// Without the shared window, sending is better than holding
+			// every message; WeCom's own limit still applies.
+			s.Log.Warn("rate window unavailable", "err", err)
+			return 0, nil
+		}
+		if !ok {
+			return max(wait, time.Second), nil
+		}
+	}
+	return 0, nil
+}
+
+// reportFailure tells the supervisors that a message could not be
+// delivered, so that nobody waits for a message that never comes. A failure
+// to reach a supervisor is not reported again (no loops).
+func (s *Sender) reportFailure(ctx context.Context, m models.OutboxMessage, reason string) error {
+	if strings.HasPrefix(m.Key, "failed:") {
+		return nil
+	}
+	return s.Store.Update(ctx, func(tx *models.Tx) error {
+		sups, err := tx.ListStaff(models.RoleSupervisor)
+		if err != nil {
+			return err
+		}
+		what := "一条消息"
+		if m.TicketID != nil {
+			what = fmt.Sprintf("工单 #%d 的一条消息", *m.TicketID)
+		}
+		for _, sup := range sups {
+			if sup.UserID == m.Recipient {
+				continue
+			}
+			text := fmt.Sprintf("【发送失败】%s未能送达 %s（%s），请电话联系对方。", what, m.Recipient, shortReason(reason))
+			if err := tx.Send(models.Message{To: sup.UserID, Text: text, Key: fmt.Sprintf("failed:%d:%s", m.ID, sup.UserID)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func shortReason(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return s
+}
+
+// retryable reports whether another attempt may succeed; errors that do
+// not say are treated as retryable (network trouble is the common case).
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return true
+}
+
+// Permanent marks an error no retry can fix.
+type Permanent struct{ Err error }
+
+func (p Permanent) Error() string   { return p.Err.Error() }
+func (p Permanent) Unwrap() error   { return p.Err }
+func (p Permanent) Retryable() bool { return false }
+
+// Metrics count deliveries.
+type Metrics struct {
+	result  *prometheus.CounterVec
+	pending prometheus.Gauge
+	failedG prometheus.Gauge
+	store   *models.Store
+}
+
+// NewMetrics registers the outbox metrics.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		result:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsbot_outbox_deliveries_total", Help: "Outbox delivery attempts by result (sent, retry, failed, limited)."}, []string{"result"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_outbox_pending", Help: "Messages waiting for delivery."}),
+		failedG: prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_outbox_failed", Help: "Messages given up after their last attempt."}),
+	}
+	reg.MustRegister(m.result, m.pending, m.failedG)
+	return m
+}
+
+func (m *Metrics) inc(r string) {
+	if m != nil {
+		m.result.WithLabelValues(r).Inc()
+	}
+}
+func (m *Metrics) sent()    { m.inc("sent") }
+func (m *Metrics) retried() { m.inc("retry") }
+func (m *Metrics) failed()  { m.inc("failed") }
+func (m *Metrics) limited() { m.inc("limited") }
+
+func (s *Sender) observe(ctx context.Context) {
+	if s.Metrics == nil {
+		return
+	}
+	counts, err := s.Store.OutboxCounts(ctx)
+	if err != nil {
+		return
+	}
+	s.Metrics.pending.Set(float64(counts[models.OutboxPending]))
+	s.Metrics.failedG.Set(float64(counts[models.OutboxFailed]))
+}

@@ -1,0 +1,129 @@
+package bot
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Incoming is one decrypted callback: a message a user typed or an event
+// such as a card button click.
+type Incoming struct {
+	// Key identifies the callback across WeCom's retries: msg:<MsgId> for
+	// messages, evt:<FromUserName>:<CreateTime>:<Event>:<EventKey>:<TaskId>
+	// for events (events carry no MsgId).
+	Key string
+	// User is the sender's userid (FromUserName).
+	User string
+	// AgentID is the app the callback was addressed to.
+	AgentID int
+	// CreateTime is when WeCom created the message, to the second.
+	CreateTime time.Time
+	// Type is the raw MsgType: text, event, image, voice, location, …
+	Type string
+	// Text is the content of a text message, untrimmed.
+	Text string
+	// Event names the event for Type event: template_card_event, enter_agent, …
+	Event string
+	// EventKey is the clicked button's key or the menu key.
+	EventKey string
+	// TaskID is the task_id of the template card that was clicked.
+	TaskID string
+	// CardType is the clicked card's type, e.g. button_interaction.
+	CardType string
+	// ResponseCode lets the app update the clicked card once, within 72 h.
+	ResponseCode string
+	// Selected lists the option ids chosen in the card's SelectedItems.
+	Selected []string
+	// MsgID is WeCom's message id; empty for events.
+	MsgID string
+}
+
+// Message types and events opsbot looks at.
+const (
+	TypeText              = "text"
+	TypeEvent             = "event"
+	EventTemplateCard     = "template_card_event"
+	EventEnterAgent       = "enter_agent"
+	CardButtonInteraction = "button_interaction"
+)
+
+// rawIncoming mirrors the decrypted XML; WeCom wraps strings in CDATA, which
+// encoding/xml reads as ordinary character data.
+type rawIncoming struct {
+	ToUserName    string `xml:"ToUserName"`
+	FromUserName  string `xml:"FromUserName"`
+	CreateTime    string `xml:"CreateTime"`
+	MsgType       string `xml:"MsgType"`
+	Content       string `xml:"Content"`
+	MsgID         string `xml:"MsgId"`
+	AgentID       string `xml:"AgentID"`
+	Event         string `xml:"Event"`
+	EventKey      string `xml:"EventKey"`
+	TaskID        string `xml:"TaskId"`
+	CardType      string `xml:"CardType"`
+	ResponseCode  string `xml:"ResponseCode"`
+	SelectedItems struct {
+		Items []struct {
+			QuestionKey string   `xml:"QuestionKey"`
+			OptionIDs   []string `xml:"OptionIds>OptionId"`
+		} `xml:"SelectedItem"`
+	} `xml:"SelectedItems"`
+}
+
+// ParseIncoming reads a decrypted callback; errors wrap ErrMalformed.
+func ParseIncoming(data []byte) (Incoming, error) {
+	var raw rawIncoming
+	if err := xml.Unmarshal(data, &raw); err != nil {
+		return Incoming{}, fmt.Errorf("%w: message: %v", ErrMalformed, err)
+	}
+	in := Incoming{
+		User:         strings.TrimSpace(raw.FromUserName),
+		Type:         strings.TrimSpace(raw.MsgType),
+		Text:         raw.Content,
+		Event:        strings.TrimSpace(raw.Event),
+		EventKey:     raw.EventKey,
+		TaskID:       raw.TaskID,
+		CardType:     strings.TrimSpace(raw.CardType),
+		ResponseCode: raw.ResponseCode,
+		MsgID:        strings.TrimSpace(raw.MsgID),
+	}
+	if in.User == "" || in.Type == "" {
+		return Incoming{}, fmt.Errorf("%w: message without FromUserName or MsgType", ErrMalformed)
+	}
+	created := strings.TrimSpace(raw.CreateTime)
+	sec, err := strconv.ParseInt(created, 10, 64)
+	if err != nil {
+		return Incoming{}, fmt.Errorf("%w: CreateTime %q", ErrMalformed, created)
+	}
+	in.CreateTime = time.Unix(sec, 0)
+	if a := strings.TrimSpace(raw.AgentID); a != "" {
+		if in.AgentID, err = strconv.Atoi(a); err != nil {
+			return Incoming{}, fmt.Errorf("%w: AgentID %q", ErrMalformed, a)
+		}
+	}
+	for _, item := range raw.SelectedItems.Items {
+		for _, id := range item.OptionIDs {
+			if id = strings.TrimSpace(id); id != "" {
+				in.Selected = append(in.Selected, id)
+			}
+		}
+	}
+	if in.MsgID != "" {
+		in.Key = "msg:" + in.MsgID
+	} else {
+		// Events have no MsgId; WeCom documents FromUserName + CreateTime as
+		// their identity, and a card click adds the button and task so two
+		// clicks within one second on different cards stay apart. A message
+		// without MsgId (never seen) falls back to the same scheme with its
+		// MsgType instead of the event name.
+		name := in.Event
+		if in.Type != TypeEvent {
+			name = in.Type
+		}
+		in.Key = "evt:" + in.User + ":" + created + ":" + name + ":" + in.EventKey + ":" + in.TaskID
+	}
+	return in, nil
+}

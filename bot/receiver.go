@@ -1,0 +1,255 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"opsbot/kv"
+)
+
+// Inbox stores an accepted message durably before WeCom gets its 200.
+type Inbox interface {
+	// Accept stores msg; dup reports that a message with the same Key was stored before.
+	Accept(ctx context.Context, msg Incoming) (dup bool, err error)
+}
+
+// ReceiverConfig wires the callback handler; zero durations and sizes take defaults.
+type ReceiverConfig struct {
+	Crypto *Crypto
+	Inbox  Inbox
+	// Dedupe answers WeCom's retries without touching the database; nil
+	// leaves deduplication to the Inbox alone.
+	Dedupe    kv.Store
+	DedupeTTL time.Duration // default 24h
+	MaxSkew   time.Duration // default 5 min; older or newer timestamps are replays
+	MaxBody   int64         // default 1 MiB
+	Now       func() time.Time
+	Metrics   *Metrics
+	Log       *slog.Logger
+	// OnAccepted is called once per new message after the Inbox stored it;
+	// it runs on the request goroutine, so it must only enqueue.
+	OnAccepted func(Incoming)
+}
+
+// Receiver defaults.
+const (
+	DefaultDedupeTTL = 24 * time.Hour
+	DefaultMaxSkew   = 5 * time.Minute
+	DefaultMaxBody   = 1 << 20
+	// storeTimeout bounds the dedupe and inbox writes. They do not follow the
+	// request's context: when WeCom hangs up at 5 s the write should still
+	// finish, so that its retry meets a stored message instead of a rollback.
+	storeTimeout = 10 * time.Second
+	dedupePrefix = "wecom:dedupe:"
+	// Dedupe key values: pending while the inbox write runs, done after.
+	dedupePending = "pending"
+	dedupeDone    = "done"
+)
+
+type receiver struct {
+	cfg ReceiverConfig
+}
+
+// NewReceiver returns the http.Handler for /wecom/callback; it panics when
+// Crypto or Inbox is missing, which is a wiring mistake.
+func NewReceiver(cfg ReceiverConfig) http.Handler {
+	if cfg.Crypto == nil || cfg.Inbox == nil {
+		panic("bot: NewReceiver needs Crypto and Inbox")
+	}
+	if cfg.DedupeTTL <= 0 {
+		cfg.DedupeTTL = DefaultDedupeTTL
+	}
+	if cfg.MaxSkew <= 0 {
+		cfg.MaxSkew = DefaultMaxSkew
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &receiver{cfg: cfg}
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		rc.verifyURL(w, r)
+	case http.MethodPost:
+		rc.receive(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		rc.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, nil)
+	}
+}
+
+// verifyURL answers the check WeCom makes when an admin saves the callback
+// URL. Its timestamp is not checked: replaying it reveals nothing new.
+func (rc *receiver) verifyURL(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	plain, err := rc.cfg.Crypto.VerifyURL(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), q.Get("echostr"))
+	if err != nil {
+		rc.refuseErr(w, r, err)
+		return
+	}
+	rc.cfg.Metrics.callback(resultVerified)
+	rc.cfg.Log.Info("wecom callback URL verified")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, plain)
+}
+
+func (rc *receiver) receive(w http.ResponseWriter, r *http.Request) {
+	start := time.Now() // wall time of this process, not the injected clock
+	if r.ContentLength > rc.cfg.MaxBody {
+		rc.refuse(w, r, http.StatusRequestEntityTooLarge, reasonTooLarge, nil)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.cfg.MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			rc.refuse(w, r, http.StatusRequestEntityTooLarge, reasonTooLarge, nil)
+			return
+		}
+		rc.refuse(w, r, http.StatusBadRequest, reasonMalformed, err)
+		return
+	}
+	q := r.URL.Query()
+	ts := q.Get("timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		rc.refuse(w, r, http.StatusBadRequest, reasonMalformed, errors.New("timestamp is not a number"))
+		return
+	}
+	plain, err := rc.cfg.Crypto.Open(q.Get("msg_signature"), ts, q.Get("nonce"), body)
+	if err != nil {
+		rc.refuseErr(w, r, err)
+		return
+	}
+	// Checked after the signature, so a stale refusal means an authentic
+	// message replayed late (or a clock gone wrong), not noise.
+	if skew := rc.cfg.Now().Sub(time.Unix(sec, 0)); skew > rc.cfg.MaxSkew || skew < -rc.cfg.MaxSkew {
+		rc.refuse(w, r, http.StatusForbidden, reasonStale, nil)
+		return
+	}
+	msg, err := ParseIncoming(plain)
+	if err != nil {
+		rc.refuse(w, r, http.StatusBadRequest, reasonMalformed, err)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
+	defer cancel()
+	log := rc.cfg.Log.With("msg_key", msg.Key, "wecom_user", msg.User)
+
+	claimed, seen := rc.claim(ctx, log, msg.Key)
+	if seen {
+		rc.ok(w, resultDuplicate, start)
+		log.Debug("wecom duplicate callback")
+		return
+	}
+	dup, err := rc.cfg.Inbox.Accept(ctx, msg)
+	if err != nil {
+		// Forget the claim, or WeCom's retry would be answered as a
+		// duplicate of a message that was never stored.
+		if claimed {
+			if derr := rc.cfg.Dedupe.Del(ctx, dedupePrefix+msg.Key); derr != nil {
+				rc.cfg.Metrics.dedupeFailed()
+				log.Error("wecom dedupe key not released; retries of this message will be dropped until it expires", "err", derr)
+			}
+		}
+		rc.cfg.Metrics.callback(resultFailed)
+		log.Error("wecom inbox accept failed", "err", err)
+		http.Error(w, "", http.StatusInternalServerError)
+		return
+	}
+	rc.markDone(ctx, log, msg.Key)
+	if dup {
+		rc.ok(w, resultDuplicate, start)
+		log.Debug("wecom duplicate callback (inbox)")
+		return
+	}
+	if rc.cfg.OnAccepted != nil {
+		rc.cfg.OnAccepted(msg)
+	}
+	rc.ok(w, resultAccepted, start)
+	log.Debug("wecom callback accepted", "type", msg.Type)
+}
+
+// claim takes the dedupe key. seen reports a message already stored, to be
+// answered 200 at once; claimed reports that this request holds the key.
+// A key still pending (another request is storing the same message right
+// now, typically WeCom retrying a slow answer) is not treated as stored:
+// that request may yet fail and release it, so this one goes on to the
+// inbox, whose unique key decides. A store outage also goes on to the inbox.
+func (rc *receiver) claim(ctx context.Context, log *slog.Logger, key string) (claimed, seen bool) {
+	if rc.cfg.Dedupe == nil {
+		return false, false
+	}
+	ok, err := rc.cfg.Dedupe.SetNX(ctx, dedupePrefix+key, dedupePending, rc.cfg.DedupeTTL)
+	if err != nil {
+		rc.cfg.Metrics.dedupeFailed()
+		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
+		return false, false
+	}
+	if ok {
+		return true, false
+	}
+	v, found, err := rc.cfg.Dedupe.Get(ctx, dedupePrefix+key)
+	if err != nil {
+		rc.cfg.Metrics.dedupeFailed()
+		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
+		return false, false
+	}
+	return false, found && v == dedupeDone
+}
+
+// markDone records that the message is stored, so later retries are
+// answered without asking the inbox.
+func (rc *receiver) markDone(ctx context.Context, log *slog.Logger, key string) {
+	if rc.cfg.Dedupe == nil {
+		return
+	}
+	if err := rc.cfg.Dedupe.Set(ctx, dedupePrefix+key, dedupeDone, rc.cfg.DedupeTTL); err != nil {
+		rc.cfg.Metrics.dedupeFailed()
+		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
+	}
+}
+
+func (rc *receiver) ok(w http.ResponseWriter, result string, start time.Time) {
+	w.WriteHeader(http.StatusOK)
+	rc.cfg.Metrics.callback(result)
+	rc.cfg.Metrics.acked(result, time.Since(start))
+}
+
+// refuseErr maps the crypto and parse errors to statuses.
+func (rc *receiver) refuseErr(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrSignature):
+		rc.refuse(w, r, http.StatusForbidden, reasonSignature, nil)
+	case errors.Is(err, ErrReceiveID):
+		rc.refuse(w, r, http.StatusForbidden, reasonReceiveID, nil)
+	default:
+		rc.refuse(w, r, http.StatusBadRequest, reasonMalformed, err)
+	}
+}
+
+// refuse answers an error status. The log names the reason and the peer
+// only: bodies may carry patients' names and the query carries signatures.
+func (rc *receiver) refuse(w http.ResponseWriter, r *http.Request, status int, reason string, detail error) {
+	rc.cfg.Metrics.refused(reason)
+	attrs := []any{"reason", reason, "status", status, "remote", r.RemoteAddr}
+	if detail != nil {
+		attrs = append(attrs, "err", detail.Error())
+	}
+	rc.cfg.Log.Warn("wecom callback refused", attrs...)
+	http.Error(w, http.StatusText(status), status)
+}

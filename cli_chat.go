@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"opsbot/bot"
+	"opsbot/handlers"
 	"opsbot/models"
 	"opsbot/outbox"
 )
@@ -105,8 +106,8 @@ func (a *app) recoverInbox(ctx context.Context, before time.Time) error {
 			return err
 		}
 		for _, r := range rows {
-			var msg bot.Incoming
-			if err := json.Unmarshal([]byte(r.Payload), &msg); err != nil {
+			msg, err := handlers.Decode(r)
+			if err != nil {
 				a.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
 				continue
 			}
@@ -126,6 +127,10 @@ func (t *terminal) Deliver(_ context.Context, m models.OutboxMessage) (string, e
 	to := m.Recipient
 	if to == models.OpsGroup {
 		to = "运维群"
+	}
+	if m.MsgType == models.MsgCardUpdate {
+		fmt.Fprintf(t.out, "→ %s：［卡片已更新为“%s”］\n", to, m.Content)
+		return "", nil
 	}
 	if m.Card != nil {
 		var b strings.Builder

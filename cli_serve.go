@@ -2,14 +2,245 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"opsbot/bot"
+	"opsbot/handlers"
+	"opsbot/models"
+	"opsbot/outbox"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// cmdServe runs opsbot as a service (filled in with the WeCom edge).
-func cmdServe(ctx context.Context, e env, args []string) error {
-	return errors.New("serve: not yet wired")
+// server is opsbot serving: the WeCom edge, the sender and the jobs.
+type server struct {
+	*app
+	reg     *prometheus.Registry
+	botm    *bot.Metrics
+	client  *bot.Client
+	queue   *bot.Queue
+	sender  *outbox.Sender
+	calWarn prometheus.Gauge
 }
 
-func cmdWeCom(ctx context.Context, e env, args []string) error {
-	return errors.New("wecom: not yet wired")
+// cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
+// queued messages and exits.
+func cmdServe(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError{"用法：opsbot serve（配置见 README）"}
+	}
+	a, err := openApp(ctx, e, models.SourceWeCom, nil)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	s, err := newServer(ctx, a)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
+	}
+	return s.run(ctx, ln)
 }
+
+func newServer(ctx context.Context, a *app) (*server, error) {
+	s := &server{app: a, reg: prometheus.NewRegistry()}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.botm = bot.NewMetrics(s.reg)
+	s.calWarn = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_calendar_next_year_missing", Help: "1 when next year's statutory holidays are not known yet (from 1 December)."})
+	s.reg.MustRegister(s.calWarn)
+	var deliver outbox.Deliverer
+	if a.cfg.WeCom.Enabled() {
+		c, err := bot.NewClient(bot.ClientConfig{
+			CorpID: a.cfg.WeCom.CorpID, AgentID: a.cfg.WeCom.AgentID, Secret: a.cfg.WeCom.Secret,
+			APIBase: a.cfg.WeCom.APIBase, Cache: a.kv, Metrics: s.botm, Log: a.log,
+			// The outbox holds messages back per recipient itself.
+			Limits: bot.Limits{Disabled: true},
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.client = c
+		a.handlers.SetDirectory(directory{c})
+		deliver = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
+	} else {
+		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
+	}
+	s.sender = &outbox.Sender{Store: a.store, Deliverer: deliver, KV: a.kv, Limits: outbox.WeComLimits, Log: a.log, Metrics: outbox.NewMetrics(s.reg)}
+	return s, nil
+}
+
+// supervisors are who gets ops-group messages when no group is set up.
+func (a *app) supervisors(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := a.store.View(ctx, func(tx *models.Tx) error {
+		sups, err := tx.ListStaff(models.RoleSupervisor)
+		for _, s := range sups {
+			ids = append(ids, s.UserID)
+		}
+		return err
+	})
+	return ids, err
+}
+
+// routes is the HTTP route table.
+func (s *server) routes(inbox bot.Inbox) http.Handler {
+	mux := http.NewServeMux()
+	if s.cfg.WeCom.Enabled() {
+		crypto, _ := bot.NewCrypto(s.cfg.WeCom.Token, s.cfg.WeCom.AESKey, s.cfg.WeCom.CorpID)
+		mux.Handle("/wecom/callback", bot.NewReceiver(bot.ReceiverConfig{
+			Crypto: crypto, Inbox: inbox, Dedupe: s.kv, Metrics: s.botm, Log: s.log,
+			OnAccepted: s.submit,
+		}))
+	} else {
+		mux.HandleFunc("/wecom/callback", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "wecom not configured", http.StatusServiceUnavailable)
+		})
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// submit queues an accepted message on its user's worker; a full queue
+// leaves it to the recovery sweep (it is in the inbox already).
+func (s *server) submit(msg bot.Incoming) {
+	if !s.queue.TrySubmit(msg) {
+		s.log.Warn("queue full, message left to recovery", "msg_key", msg.Key)
+	}
+}
+
+// ready checks the database and Redis, and reports calendar trouble.
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status := map[string]string{"db": "ok", "redis": "ok", "calendar": "ok"}
+	code := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		status["db"], code = "error: "+err.Error(), http.StatusServiceUnavailable
+	}
+	if err := s.kv.Ping(ctx); err != nil {
+		status["redis"], code = "error: "+err.Error(), http.StatusServiceUnavailable
+	}
+	if s.cfg.Redis == "" {
+		status["redis"] = "not configured (in-process store, single instance)"
+	}
+	if w := s.calendarWarning(); w != "" {
+		status["calendar"] = "warning: " + w
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(status)
+}
+
+// calendarWarning says when next year's holidays are missing.
+func (s *server) calendarWarning() string {
+	cal := s.sla.Clock().Calendar()
+	now := s.now()
+	if cal.MissingNextYear(now) || !cal.KnowsYear(now.Year()) {
+		s.calWarn.Set(1)
+		return fmt.Sprintf("%d 年法定节假日未知，请在 configs/calendar.yaml 中补充（见 docs/sla.md）", now.Year()+1)
+	}
+	s.calWarn.Set(0)
+	return ""
+}
+
+// run serves until ctx ends.
+func (s *server) run(ctx context.Context, ln net.Listener) error {
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	s.queue = bot.NewQueue(work, 16, 512, func(ctx context.Context, msg bot.Incoming) {
+		s.handlers.Process(ctx, msg)
+		s.sender.Wake()
+	})
+	inbox := handlers.NewInbox(work, s.store, 4)
+	srv := &http.Server{Handler: s.routes(inbox), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	if w := s.calendarWarning(); w != "" {
+		s.log.Warn("calendar", "warning", w)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		// Without WeCom, messages wait in the outbox for it to be set up.
+		if s.cfg.WeCom.Enabled() {
+			s.sender.Run(work, 2*time.Second)
+		}
+	}()
+	go func() { defer wg.Done(); s.recoverLoop(work) }()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv.Shutdown(shut)
+	s.queue.Close()
+	stopWork()
+	wg.Wait()
+	s.log.Info("opsbot stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// recoverLoop processes inbox rows left unprocessed: at start, whatever a
+// crash left behind; later, what a full queue or a failure put aside.
+func (s *server) recoverLoop(ctx context.Context) {
+	const grace = 30 * time.Second
+	before := time.Now()
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		rows, err := s.store.PendingInbox(ctx, before, 500)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("inbox recovery", "err", err)
+		}
+		for _, r := range rows {
+			msg, err := handlers.Decode(r)
+			if err != nil {
+				s.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
+				continue
+			}
+			s.submit(msg)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			before = time.Now().Add(-grace)
+		}
+	}
+}
+
+// directory adapts the WeCom address list for the handlers.
+type directory struct{ c *bot.Client }
+
+func (d directory) Lookup(ctx context.Context, userID string) (string, string, error) {
+	u, err := d.c.GetUser(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	return u.Name, strings.Join(u.DepartmentNames, "/"), nil
+}
+

@@ -34,7 +34,7 @@ func (h *Handlers) claim(c *bot.Context) error {
 		if rep == "" {
 			rep = t.ReporterID
 		}
-		fmt.Fprintf(&b, "\n报修人：%s %s", rep, t.Phone)
+		fmt.Fprintf(&b, "\n报修人：%s", strings.TrimSpace(rep+" "+t.Phone))
 		if loc := strings.TrimSpace(t.Department + " " + t.Location); loc != "" {
 			fmt.Fprintf(&b, "\n位置：%s", loc)
 		}

@@ -245,3 +245,6 @@ func (h *Handlers) giveUp(ctx context.Context, msg bot.Incoming) error {
 		return nil
 	})
 }
+
+// SetDirectory sets the address list once the WeCom client exists.
+func (h *Handlers) SetDirectory(d Directory) { h.dir = d }

@@ -255,11 +255,27 @@ func (h *Handlers) confirmCard(c *bot.Context) error {
 		return err
 	}
 	return h.tx(c, func(tx *models.Tx) error {
+		label := "已确认解决"
 		if parts[2] == "yes" {
-			return h.doConfirm(tx, c, id)
+			err = h.doConfirm(tx, c, id)
+		} else {
+			label = "已反馈未解决"
+			err = h.doReopen(tx, c, id, "")
 		}
-		return h.doReopen(tx, c, id, "")
+		if err != nil {
+			return err
+		}
+		return markCard(tx, c, label)
 	})
+}
+
+// markCard turns the clicked card's buttons into label, so it cannot be
+// clicked twice.
+func markCard(tx *models.Tx, c *bot.Context, label string) error {
+	if c.Msg.ResponseCode == "" {
+		return nil
+	}
+	return tx.Send(models.Message{To: c.User(), CardUpdate: &models.CardUpdate{ResponseCode: c.Msg.ResponseCode, Label: label}, Key: "u:" + c.Msg.Key})
 }
 
 // cancel withdraws the reporter's own ticket before it is resolved.

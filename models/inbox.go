@@ -40,7 +40,7 @@ func (s *Store) AcceptInbox(ctx context.Context, items []InboxItem) (dup []bool,
 	now := s.now().UTC()
 	err = s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		for i, it := range items {
-			row := InboxMessage{Key: it.Key, User: it.User, MsgType: it.MsgType, Payload: string(it.Payload), ReceivedAt: now}
+			row := InboxMessage{Key: fitKey(it.Key), User: it.User, MsgType: it.MsgType, Payload: string(it.Payload), ReceivedAt: now}
 			res := g.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "msg_key"}}, DoNothing: true}).Create(&row)
 			if res.Error != nil {
 				return res.Error
@@ -57,7 +57,7 @@ func (s *Store) AcceptInbox(ctx context.Context, items []InboxItem) (dup []bool,
 // The row lock it takes makes a second processor wait and then see it done,
 // so each message has its effect once.
 func (tx *Tx) ClaimInbox(key string) (bool, error) {
-	res := tx.db.Model(&InboxMessage{}).Where("msg_key = ? AND processed_at IS NULL", key).
+	res := tx.db.Model(&InboxMessage{}).Where("msg_key = ? AND processed_at IS NULL", fitKey(key)).
 		Update("processed_at", tx.now)
 	return res.RowsAffected == 1, wrap("claim inbox", res.Error)
 }
@@ -68,6 +68,7 @@ func (s *Store) FailInbox(ctx context.Context, key string, reason string, delay 
 	now := s.now().UTC()
 	err = s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		var m InboxMessage
+		key = fitKey(key)
 		if err := g.Select("attempts").Take(&m, "msg_key = ?", key).Error; err != nil {
 			return err
 		}
@@ -91,6 +92,6 @@ func (s *Store) PendingInbox(ctx context.Context, before time.Time, limit int) (
 // InboxByKey returns one stored message.
 func (s *Store) InboxByKey(ctx context.Context, key string) (InboxMessage, error) {
 	var m InboxMessage
-	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", key).Error
+	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", fitKey(key)).Error
 	return m, wrap("inbox", err)
 }

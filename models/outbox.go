@@ -69,12 +69,25 @@ type OutboxMessage struct {
 // TableName is the outbox table.
 func (OutboxMessage) TableName() string { return "outbox" }
 
+// MsgCardUpdate is the outbox type that marks a clicked card as done
+// (update_template_card): Content is the new button text.
+const MsgCardUpdate = "card_update"
+
+// CardUpdate turns the buttons of a clicked card into a label.
+type CardUpdate struct {
+	// ResponseCode comes with the click; WeCom accepts it once, for 72 h.
+	ResponseCode string
+	Label        string
+}
+
 // Message is what a handler or job asks to send.
 type Message struct {
 	To       string // a userid, or OpsGroup
 	Text     string
 	Markdown bool
 	Card     *Card
+	// CardUpdate marks a clicked card done instead of sending a message.
+	CardUpdate *CardUpdate
 	TicketID int64
 	// Key identifies the message for idempotency; it must be the same when
 	// the same cause is processed again.
@@ -88,10 +101,12 @@ func (tx *Tx) Send(m Message) error {
 		return fmt.Errorf("store: send: message needs a recipient and a key")
 	}
 	row := OutboxMessage{
-		Key: m.Key, Recipient: m.To, MsgType: "text", Content: m.Text,
+		Key: fitKey(m.Key), Recipient: m.To, MsgType: "text", Content: m.Text,
 		Status: OutboxPending, NextAttempt: tx.now, CreatedAt: tx.now,
 	}
 	switch {
+	case m.CardUpdate != nil:
+		row.MsgType, row.Content, row.ResponseCode = MsgCardUpdate, m.CardUpdate.Label, m.CardUpdate.ResponseCode
 	case m.Card != nil:
 		row.MsgType, row.Card = "template_card", m.Card
 	case m.Markdown:
@@ -160,6 +175,6 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[OutboxStatus]int64, error
 // OutboxByKey returns one queued message (tests and the CLI use it).
 func (s *Store) OutboxByKey(ctx context.Context, key string) (OutboxMessage, error) {
 	var m OutboxMessage
-	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", key).Error
+	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", fitKey(key)).Error
 	return m, wrap("outbox", err)
 }

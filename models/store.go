@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -173,4 +175,17 @@ func wrap(op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// maxKey is the width of the idempotency key columns.
+const maxKey = 200
+
+// fitKey keeps an idempotency key within its column: a longer key (an
+// event key can be long) is replaced by its prefix and a hash of the whole.
+func fitKey(k string) string {
+	if len(k) <= maxKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return k[:maxKey-65] + "#" + hex.EncodeToString(sum[:])
 }

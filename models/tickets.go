@@ -57,6 +57,7 @@ func (tx *Tx) CreateTicket(in NewTicket, actor Actor) (t *Ticket, created bool, 
 	case in.Title == "":
 		return nil, false, Errorf(EInvalid, "请写明故障现象，例如：报修 门诊收费 3号窗口打印不了发票")
 	}
+	in.SourceKey = fitKey(in.SourceKey)
 	if in.SourceKey != "" {
 		var prev Ticket
 		err := tx.db.Where("source_key = ?", in.SourceKey).Take(&prev).Error

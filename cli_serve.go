@@ -243,4 +243,3 @@ func (d directory) Lookup(ctx context.Context, userID string) (string, string, e
 	}
 	return u.Name, strings.Join(u.DepartmentNames, "/"), nil
 }
-

@@ -88,7 +88,7 @@ type Message struct {
 	Card     *Card
 	// CardUpdate marks a clicked card done instead of sending a message.
 	CardUpdate *CardUpdate
-	TicketID int64
+	TicketID   int64
 	// Key identifies the message for idempotency; it must be the same when
 	// the same cause is processed again.
 	Key string

@@ -41,10 +41,11 @@ type Config struct {
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
-	WeCom  WeCom  `yaml:"wecom"`
-	SLA    SLA    `yaml:"sla"`
-	Intake Intake `yaml:"intake"`
-	Ticket Ticket `yaml:"ticket"`
+	WeCom     WeCom     `yaml:"wecom"`
+	SLA       SLA       `yaml:"sla"`
+	Reminders Reminders `yaml:"reminders"`
+	Intake    Intake    `yaml:"intake"`
+	Ticket    Ticket    `yaml:"ticket"`
 }
 
 // WeCom is the self-built app (自建应用) opsbot speaks through.
@@ -83,12 +84,13 @@ type Ticket struct {
 // Default returns the configuration opsbot runs with when told nothing.
 func Default() Config {
 	return Config{
-		HTTPAddr: ":8080",
-		TZ:       "Asia/Shanghai",
-		LogLevel: "info",
-		WeCom:    WeCom{APIBase: "https://qyapi.weixin.qq.com"},
-		SLA:      DefaultSLA(),
-		Intake:   Intake{Expiry: Duration(30 * time.Minute)},
+		HTTPAddr:  ":8080",
+		TZ:        "Asia/Shanghai",
+		LogLevel:  "info",
+		WeCom:     WeCom{APIBase: "https://qyapi.weixin.qq.com"},
+		SLA:       DefaultSLA(),
+		Reminders: DefaultReminders(),
+		Intake:    Intake{Expiry: Duration(30 * time.Minute)},
 		Ticket: Ticket{
 			AutoClose:     Duration(72 * time.Hour),
 			HurryInterval: Duration(30 * time.Minute),
@@ -234,6 +236,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.SLA.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Reminders.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Intake.Expiry.D() < time.Minute {

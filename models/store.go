@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"opsbot/configs"
+
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -25,6 +27,7 @@ type Store struct {
 	driver string
 	now    func() time.Time
 	sla    SLAPolicy
+	rem    ReminderPolicy
 	log    *slog.Logger
 }
 
@@ -34,6 +37,10 @@ type Options struct {
 	Now func() time.Time
 	// SLA computes deadlines.
 	SLA SLAPolicy
+	// Reminders are the reminder levels; AutoClose how long a resolved
+	// ticket waits for the reporter's confirmation (0: never).
+	Reminders configs.Reminders
+	AutoClose time.Duration
 	// Log receives slow-query and error logs; nil discards them.
 	Log *slog.Logger
 }
@@ -91,7 +98,8 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s: %w", driver, redact(err, dsn))
 	}
-	return &Store{db: db, driver: driver, now: opt.Now, sla: opt.SLA, log: opt.Log}, nil
+	rem := ReminderPolicy{SLA: opt.SLA, Levels: opt.Reminders, AutoClose: opt.AutoClose}
+	return &Store{db: db, driver: driver, now: opt.Now, sla: opt.SLA, rem: rem, log: opt.Log}, nil
 }
 
 // redact keeps a DSN's password out of an error.
@@ -116,6 +124,9 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // SLA returns the deadline policy the store applies.
 func (s *Store) SLA() SLAPolicy { return s.sla }
+
+// Reminders returns the reminder policy the store applies.
+func (s *Store) Reminders() ReminderPolicy { return s.rem }
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -115,6 +115,15 @@ type Ticket struct {
 	// Confirmed is true when the reporter confirmed the fix, false when the
 	// ticket closed on its own (auto-close) or was closed otherwise.
 	Confirmed bool
+
+	// Remind* are bitmasks of the reminder levels sent per clock, and
+	// NextCheckAt the next instant a level or the auto-close falls due. The
+	// sweep reads only tickets whose NextCheckAt has come, so its cost grows
+	// with the tickets due, not the tickets stored.
+	RemindResponse   int
+	RemindOnsite     int
+	RemindResolution int
+	NextCheckAt      *time.Time
 }
 
 // Number is how people see the ticket: "#12".

@@ -88,6 +88,7 @@ func (tx *Tx) CreateTicket(in NewTicket, actor Actor) (t *Ticket, created bool, 
 		k := in.SourceKey
 		t.SourceKey = &k
 	}
+	tx.setNextCheck(t)
 	res := tx.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "source_key"}}, DoNothing: true}).Create(t)
 	if res.Error != nil {
 		return nil, false, wrap("create ticket", res.Error)
@@ -224,8 +225,21 @@ func (tx *Tx) moveLocked(t *Ticket, act Action, a Actor, note string, apply func
 	return t, tx.addEvent(t.ID, a, act, from, to, note)
 }
 
+// save writes the whole ticket, with its next check recomputed: every
+// change of status, priority or pause moves the reminders.
 func (tx *Tx) save(t *Ticket) error {
+	tx.setNextCheck(t)
 	return wrap("save ticket", tx.db.Select("*").Omit("created_at").Save(t).Error)
+}
+
+func (tx *Tx) setNextCheck(t *Ticket) {
+	_, next := tx.s.rem.Check(t, tx.now)
+	if next.IsZero() {
+		t.NextCheckAt = nil
+		return
+	}
+	u := next.UTC()
+	t.NextCheckAt = &u
 }
 
 func (tx *Tx) at() *time.Time { n := tx.now; return &n }

@@ -1,0 +1,756 @@
+package models
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+
+	"opsbot/configs"
+)
+
+// System is one hospital system of the contract (tender 4.1); every ticket names one by Code.
+type System struct {
+	Code     string   `gorm:"primaryKey;size:32"`
+	Name     string   `gorm:"size:64;not null"`
+	Category string   `gorm:"size:16;index"`
+	Aliases  []string `gorm:"serializer:json"`
+	// Active is false for a system taken out of service: it keeps its tickets but is no
+	// longer offered to reporters. There is deliberately no GORM default, because GORM
+	// would then write true over an explicit false.
+	Active bool `gorm:"not null"`
+}
+
+// Department is a department or place of the hospital that reporters name in chat.
+type Department struct {
+	ID       uint     `gorm:"primaryKey"`
+	Name     string   `gorm:"size:64;uniqueIndex;not null"`
+	Aliases  []string `gorm:"serializer:json"`
+	Location string   `gorm:"size:128"`
+}
+
+// SystemMatch is one candidate system for a text, with its score and the word that won it.
+type SystemMatch struct {
+	System System
+	Word   string // the matching word as the reporter typed it
+	Score  int
+}
+
+// SystemsFromConfig turns catalog entries into active systems, keeping their order.
+func SystemsFromConfig(entries []configs.SystemEntry) []System {
+	out := make([]System, len(entries))
+	for i, e := range entries {
+		out[i] = System{Code: e.Code, Name: e.Name, Category: e.Category, Aliases: append([]string(nil), e.Aliases...), Active: true}
+	}
+	return out
+}
+
+// DepartmentsFromConfig turns dictionary entries into departments, keeping their order.
+func DepartmentsFromConfig(entries []configs.DepartmentEntry) []Department {
+	out := make([]Department, len(entries))
+	for i, e := range entries {
+		out[i] = Department{Name: e.Name, Aliases: append([]string(nil), e.Aliases...), Location: e.Location}
+	}
+	return out
+}
+
+// Catalog answers which system or department a word or a sentence means. It is built
+// once from the systems and departments and is read-only afterwards, so one Catalog
+// may serve every chat at once.
+type Catalog struct {
+	systems     []System
+	departments []Department
+	byCode      map[string]int   // folded code → index in systems
+	categories  map[string][]int // folded category code → active systems, in order
+	inherent    []ctxMask        // the context a system's name implies (门诊/住院/医技)
+	sysDict     *dict            // words → systems; department words block shorter aliases
+	depDict     *dict            // words → departments
+	places      *dict            // words that make up a location
+}
+
+// NewCatalog indexes systems and departments for matching. The slices are copied, so
+// the caller may reuse them. Inactive systems are kept for System and Systems but are
+// never recognised.
+func NewCatalog(systems []System, departments []Department) *Catalog {
+	c := &Catalog{
+		systems:     append([]System(nil), systems...),
+		departments: append([]Department(nil), departments...),
+		byCode:      map[string]int{},
+		categories:  map[string][]int{},
+		inherent:    make([]ctxMask, len(systems)),
+	}
+	for i, s := range c.systems {
+		c.byCode[configs.FoldKey(s.Code)] = i
+		c.inherent[i] = nameContext(s.Name)
+		if s.Active && s.Category != "" {
+			k := configs.FoldKey(s.Category)
+			c.categories[k] = append(c.categories[k], i)
+		}
+	}
+	c.sysDict = c.buildSystemDict()
+	c.depDict = c.buildDepartmentDict()
+	c.places = buildPlaceDict(c.departments)
+	return c
+}
+
+// System returns the system with the given code (case-insensitive).
+func (c *Catalog) System(code string) (System, bool) {
+	i, ok := c.byCode[configs.FoldKey(code)]
+	if !ok {
+		return System{}, false
+	}
+	return c.systems[i], true
+}
+
+// Systems returns all systems in catalog order, inactive ones included.
+func (c *Catalog) Systems() []System {
+	return append([]System(nil), c.systems...)
+}
+
+// Department returns the department with the given name or alias.
+func (c *Catalog) Department(name string) (Department, bool) {
+	t, ok := c.depDict.lookup(configs.FoldKey(name))
+	if !ok || len(t.owners) != 1 {
+		return Department{}, false
+	}
+	return c.departments[t.owners[0]], true
+}
+
+// Resolve maps one token to the codes of the systems it covers: a category code gives
+// all its active systems, a system code, name or alias gives that system, a word several
+// systems share gives all of them; anything else is read as free text and gives the
+// best match (several when it is a tie). It serves an engineer's coverage list
+// (`systems: [HIS, LIS]`) and a reporter answering "哪个系统？". When a token is both a
+// category and a system code ("LIS"), the category wins, because a coverage list means
+// the whole group; the system of that code comes first so a caller wanting one can take
+// the first.
+func (c *Catalog) Resolve(token string) []string {
+	key := configs.FoldKey(token)
+	if key == "" {
+		return nil
+	}
+	if members, ok := c.categories[key]; ok {
+		out := make([]string, 0, len(members))
+		if i, ok := c.byCode[key]; ok && c.systems[i].Active {
+			out = append(out, c.systems[i].Code)
+		}
+		for _, i := range members {
+			if configs.FoldKey(c.systems[i].Code) != key {
+				out = append(out, c.systems[i].Code)
+			}
+		}
+		return out
+	}
+	if i, ok := c.byCode[key]; ok {
+		if !c.systems[i].Active {
+			return nil
+		}
+		return []string{c.systems[i].Code}
+	}
+	if t, ok := c.sysDict.lookup(key); ok && t.kind != termNeutral {
+		return c.codes(t.owners)
+	}
+	ms := c.Match(token)
+	if len(ms) == 0 {
+		return nil
+	}
+	group := topGroup(ms)
+	if len(group) > maxCandidates {
+		return nil
+	}
+	out := make([]string, len(group))
+	for i, m := range group {
+		out[i] = m.System.Code
+	}
+	return out
+}
+
+func (c *Catalog) codes(idx []int) []string {
+	out := make([]string, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, c.systems[i].Code)
+	}
+	return out
+}
+
+// Match scores every system the text mentions, best first (ties in catalog order).
+func (c *Catalog) Match(text string) []SystemMatch {
+	t := normalize(text)
+	return c.match(&t)
+}
+
+// Scoring. A word scores 10 per character, so a longer, more specific word outweighs a
+// shorter one; the other numbers are chosen to stay below that step.
+const (
+	perRune       = 10
+	typoPenalty   = 2  // a typing slip is a little less sure than the real word
+	categoryScore = 10 // "HIS" says only "one of these", below any real alias
+	explicitBonus = 8  // "住院" said in the sentence turns "收费" into 住院收费
+	impliedBonus  = 6  // "5病区" implies 住院 a little less firmly
+	contextAdjust = 4  // a system whose name fits the sentence's context is preferred
+	extraHitBonus = 3  // each further word pointing at the same system
+	maxExtraHits  = 3
+	clearMargin   = 3 // the best must lead by this much to be "clearly meant"
+	maxCandidates = 4 // more than this and asking with a list is no help
+)
+
+// match does the work of Match on a normalized text.
+func (c *Catalog) match(t *text) []SystemMatch {
+	hits := c.sysDict.longest(t.compact)
+	if len(hits) == 0 {
+		return nil
+	}
+	type tally struct {
+		best, count int
+		word        hit
+		last        int // 1 + index of the last hit counted, so one word counts once
+	}
+	per := make([]tally, len(c.systems))
+	for k, h := range hits {
+		add := func(i, score int) {
+			p := &per[i]
+			if !c.systems[i].Active {
+				return
+			}
+			if p.last != k+1 {
+				p.count, p.last = p.count+1, k+1
+			}
+			if score > p.best {
+				p.best, p.word = score, h
+			}
+		}
+		tm := &c.sysDict.terms[h.term]
+		base := 0
+		switch tm.kind {
+		case termAlias, termShared:
+			base = perRune * tm.runes
+		case termVariant, termQualified:
+			base = perRune*tm.runes - typoPenalty
+		case termCategory:
+			base = categoryScore
+		default:
+			continue
+		}
+		for _, i := range tm.owners {
+			add(i, base)
+		}
+		// "收费" with 住院 elsewhere in the sentence is read as "住院收费".
+		for bit := 0; bit < ctxKinds; bit++ {
+			m := ctxMask(1) << bit
+			if t.ctx&m == 0 {
+				continue
+			}
+			bonus := impliedBonus
+			if t.explicit&m != 0 {
+				bonus = explicitBonus
+			}
+			for _, i := range tm.withCtx[bit] {
+				add(i, perRune*tm.runes+bonus)
+			}
+		}
+	}
+	var out []SystemMatch
+	for i, p := range per {
+		if p.count == 0 {
+			continue
+		}
+		score := p.best + extraHitBonus*min(p.count-1, maxExtraHits)
+		if t.ctx != 0 && c.inherent[i] != 0 {
+			if t.ctx&c.inherent[i] != 0 {
+				score += contextAdjust
+			} else {
+				score -= contextAdjust
+			}
+		}
+		out = append(out, SystemMatch{System: c.systems[i], Word: t.typed(p.word), Score: score})
+	}
+	slices.SortStableFunc(out, func(a, b SystemMatch) int { return b.Score - a.Score })
+	return out
+}
+
+// topGroup returns the matches too close to the best to tell apart.
+func topGroup(ms []SystemMatch) []SystemMatch {
+	n := 1
+	for n < len(ms) && ms[0].Score-ms[n].Score < clearMargin {
+		n++
+	}
+	return ms[:n]
+}
+
+// buildSystemDict indexes every word that can point at a system. Order matters: a real
+// name or alias is never displaced by a derived word.
+func (c *Catalog) buildSystemDict() *dict {
+	d := newDict()
+	for i, s := range c.systems {
+		if !s.Active {
+			continue
+		}
+		d.add(s.Name, termAlias, i)
+		for _, a := range s.Aliases {
+			d.add(a, termAlias, i)
+		}
+	}
+	// "门诊" glued in front of an alias is still that alias ("门诊输液室", "门诊收费窗口"),
+	// which matters when the glued form is also a department word that would otherwise
+	// hide the alias. Only the system's own side of the hospital is glued on, so
+	// "住院退费" is not made an outpatient-billing word.
+	n := len(d.terms)
+	for ti := 0; ti < n; ti++ {
+		tm := d.terms[ti]
+		if tm.kind != termAlias || len(tm.owners) != 1 || tm.asciiStart || startsWithContext(tm.word) {
+			continue
+		}
+		own := c.inherent[tm.owners[0]]
+		for _, p := range contextPrefixes {
+			if own == 0 || own == p.ctx {
+				d.addOwners(p.word+tm.word, termQualified, tm.owners)
+			}
+		}
+	}
+	// Department words claim their span, so the "检验" inside "检验科" is not read as
+	// the lab system; an equal system alias ("手术室") keeps the system.
+	for _, dep := range c.departments {
+		d.add(dep.Name, termNeutral, -1)
+		for _, a := range dep.Aliases {
+			d.add(a, termNeutral, -1)
+		}
+	}
+	for _, w := range neutralWords {
+		d.add(w, termNeutral, -1)
+	}
+	// "门诊药房" and "住院药房" leave "药房" meaning either one.
+	shared := map[string][]int{}
+	var order []string
+	for ti := range d.terms {
+		tm := &d.terms[ti]
+		if tm.kind != termAlias {
+			continue
+		}
+		for _, p := range contextPrefixes {
+			bare, ok := strings.CutPrefix(tm.word, p.word)
+			if !ok || len([]rune(bare)) < 2 {
+				continue
+			}
+			if _, seen := shared[bare]; !seen {
+				order = append(order, bare)
+			}
+			shared[bare] = union(shared[bare], tm.owners)
+			break
+		}
+	}
+	for _, bare := range order {
+		if owners := shared[bare]; len(owners) >= 2 {
+			d.addOwners(bare, termShared, owners)
+		}
+	}
+	keys := make([]string, 0, len(c.categories))
+	for k := range c.categories {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // map order must not leak into the dictionary
+	for _, k := range keys {
+		d.addOwners(k, termCategory, c.categories[k])
+	}
+	addTypoVariants(d)
+	d.linkContexts()
+	return d
+}
+
+// buildDepartmentDict indexes department names and aliases.
+func (c *Catalog) buildDepartmentDict() *dict {
+	d := newDict()
+	for i, dep := range c.departments {
+		d.add(dep.Name, termAlias, i)
+		for _, a := range dep.Aliases {
+			d.add(a, termAlias, i)
+		}
+	}
+	d.linkContexts()
+	return d
+}
+
+// addTypoVariants adds the common typing slips of every real word, slightly below it.
+func addTypoVariants(d *dict) {
+	n := len(d.terms)
+	for ti := 0; ti < n; ti++ {
+		tm := d.terms[ti]
+		if tm.kind != termAlias && tm.kind != termShared {
+			continue
+		}
+		for _, v := range typoVariants {
+			if !strings.Contains(tm.word, v.right) || (tm.runes < 3 && !v.safeAlone) {
+				continue
+			}
+			d.addOwners(strings.ReplaceAll(tm.word, v.right, v.typed), termVariant, tm.owners)
+		}
+	}
+}
+
+// ---- dictionary ----
+
+// termKind says what a dictionary word is evidence of.
+type termKind uint8
+
+// Kinds, strongest first: on equal length an earlier kind claims the span.
+const (
+	termAlias     termKind = iota // a name or alias of exactly these owners
+	termQualified                 // an alias with a context word glued in front ("门诊输液室")
+	termShared                    // a bare word several systems share ("药房")
+	termCategory                  // a category code: one of its systems
+	termVariant                   // a typing slip of an alias
+	termNeutral                   // means no system; only blocks shorter words inside it
+)
+
+// term is one dictionary word.
+type term struct {
+	word   string // folded form
+	runes  int
+	kind   termKind
+	class  uint8 // free for the dictionary's user (the place dictionary's strong/weak)
+	owners []int
+	// withCtx[bit] are the owners of the same word with that context's prefix in front
+	// ("收费" → 住院收费 → ADT), so the prefix rule needs no allocation at match time.
+	withCtx    [ctxKinds][]int
+	asciiStart bool // ASCII words must not be glued to other ASCII letters ("his" in "this")
+	asciiEnd   bool
+}
+
+// dict is a rune trie over folded words.
+type dict struct {
+	root  *trieNode
+	terms []term
+}
+
+type trieNode struct {
+	next map[rune]*trieNode
+	term int // index+1 into terms; 0 = no word ends here
+}
+
+func newDict() *dict { return &dict{root: &trieNode{}} }
+
+// add indexes word for one owner (-1 for none).
+func (d *dict) add(word string, kind termKind, owner int) {
+	var owners []int
+	if owner >= 0 {
+		owners = []int{owner}
+	}
+	d.addOwners(configs.FoldKey(word), kind, owners)
+}
+
+// addOwners indexes an already folded word. A word already present keeps its stronger
+// kind; two owners of the same kind are merged, so duplicate aliases that slipped past
+// validation make the word ambiguous instead of picking one silently.
+func (d *dict) addOwners(key string, kind termKind, owners []int) {
+	if key == "" {
+		return
+	}
+	n := d.root
+	for _, r := range key {
+		if n.next == nil {
+			n.next = map[rune]*trieNode{}
+		}
+		child, ok := n.next[r]
+		if !ok {
+			child = &trieNode{}
+			n.next[r] = child
+		}
+		n = child
+	}
+	if n.term != 0 {
+		tm := &d.terms[n.term-1]
+		switch {
+		case kind < tm.kind:
+			tm.kind, tm.owners = kind, append([]int(nil), owners...)
+		case kind == tm.kind:
+			tm.owners = union(tm.owners, owners)
+		}
+		return
+	}
+	rs := []rune(key)
+	d.terms = append(d.terms, term{
+		word:       key,
+		runes:      len(rs),
+		kind:       kind,
+		owners:     append([]int(nil), owners...),
+		asciiStart: isASCIILetter(rs[0]),
+		asciiEnd:   isASCIILetter(rs[len(rs)-1]),
+	})
+	n.term = len(d.terms)
+}
+
+// lookup finds a folded word exactly.
+func (d *dict) lookup(key string) (*term, bool) {
+	n := d.root
+	for _, r := range key {
+		child, ok := n.next[r]
+		if !ok {
+			return nil, false
+		}
+		n = child
+	}
+	if n.term == 0 {
+		return nil, false
+	}
+	return &d.terms[n.term-1], true
+}
+
+// linkContexts precomputes, for every word, the owners of the word with a context
+// prefix in front.
+func (d *dict) linkContexts() {
+	for ti := range d.terms {
+		tm := &d.terms[ti]
+		if tm.kind == termNeutral || tm.kind == termCategory {
+			continue
+		}
+		for _, p := range contextPrefixes {
+			other, ok := d.lookup(p.word + tm.word)
+			if !ok || other.kind == termNeutral || other.kind == termCategory {
+				continue
+			}
+			bit := p.ctx.bit()
+			tm.withCtx[bit] = union(tm.withCtx[bit], other.owners)
+		}
+	}
+}
+
+// hit is one occurrence of a dictionary word in a folded text, in rune offsets.
+type hit struct {
+	start, end int
+	term       int
+}
+
+// all returns every occurrence of every word, overlapping ones included.
+func (d *dict) all(s []rune, out []hit) []hit {
+	for i := range s {
+		n := d.root
+		for j := i; j < len(s); j++ {
+			child, ok := n.next[s[j]]
+			if !ok {
+				break
+			}
+			n = child
+			if n.term == 0 {
+				continue
+			}
+			tm := &d.terms[n.term-1]
+			if tm.asciiStart && i > 0 && isASCIILetter(s[i-1]) {
+				continue
+			}
+			if tm.asciiEnd && j+1 < len(s) && isASCIILetter(s[j+1]) {
+				continue
+			}
+			out = append(out, hit{start: i, end: j + 1, term: n.term - 1})
+		}
+	}
+	return out
+}
+
+// longest keeps the longest words that do not overlap, so "医技收费" hides the
+// "收费" inside it; the result is in text order.
+func (d *dict) longest(s []rune) []hit {
+	var buf [32]hit
+	hits := d.all(s, buf[:0])
+	if len(hits) <= 1 {
+		return append([]hit(nil), hits...)
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if la, lb := a.end-a.start, b.end-b.start; la != lb {
+			return lb - la
+		}
+		if ka, kb := d.terms[a.term].kind, d.terms[b.term].kind; ka != kb {
+			return int(ka) - int(kb)
+		}
+		return a.start - b.start
+	})
+	// One flag per rune keeps this linear; long pasted logs must not stall the bot.
+	var small [256]bool
+	taken := small[:0]
+	if len(s) <= len(small) {
+		taken = small[:len(s)]
+	} else {
+		taken = make([]bool, len(s))
+	}
+	kept := make([]hit, 0, len(hits))
+	for _, h := range hits {
+		if slices.Contains(taken[h.start:h.end], true) {
+			continue
+		}
+		for i := h.start; i < h.end; i++ {
+			taken[i] = true
+		}
+		kept = append(kept, h)
+	}
+	slices.SortFunc(kept, func(a, b hit) int { return a.start - b.start })
+	return kept
+}
+
+// ---- text ----
+
+// text is a message prepared for matching.
+type text struct {
+	display  []rune // width-folded, original case: what locations are cut from
+	lower    []rune // display with ASCII lower-cased; same length
+	compact  []rune // lower without spaces, punctuation, symbols and [表情] codes
+	at       []int  // compact index → display index
+	emoji    bool   // the message had emoji or [表情] codes
+	ctx      ctxMask
+	explicit ctxMask // contexts said outright (门诊, 住院), not just implied (病区)
+}
+
+// normalize folds the message once for all the matchers.
+func normalize(s string) text {
+	rs := []rune(s)
+	t := text{display: make([]rune, len(rs)), lower: make([]rune, len(rs))}
+	t.compact = make([]rune, 0, len(rs))
+	t.at = make([]int, 0, len(rs))
+	for i, r := range rs {
+		// Full-width forms become ASCII but keep their case for display.
+		switch {
+		case r >= '！' && r <= '～':
+			r -= '！' - '!'
+		case r == '\u3000':
+			r = ' '
+		}
+		t.display[i] = r
+		t.lower[i] = configs.FoldRune(r)
+	}
+	for i := 0; i < len(t.lower); i++ {
+		r := t.lower[i]
+		// WeCom sends stickers as "[抱拳]"; they say nothing about a fault.
+		if r == '[' {
+			if j := closingBracket(t.lower, i); j > 0 {
+				t.emoji = true
+				i = j
+				continue
+			}
+		}
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			t.compact = append(t.compact, r)
+			t.at = append(t.at, i)
+		} else if r > 0x2000 && (unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r) || r == 0xFE0F) {
+			t.emoji = true
+		}
+	}
+	t.ctx, t.explicit = detectContext(t.compact)
+	return t
+}
+
+// closingBracket returns the index of the "]" closing a short sticker code at i, or -1.
+func closingBracket(rs []rune, i int) int {
+	for j := i + 1; j < len(rs) && j <= i+5; j++ {
+		switch {
+		case rs[j] == ']':
+			if j > i+1 {
+				return j
+			}
+			return -1
+		case !unicode.IsLetter(rs[j]):
+			return -1
+		}
+	}
+	return -1
+}
+
+// typed returns the words of a hit as the reporter wrote them.
+func (t *text) typed(h hit) string {
+	if h.end <= h.start || h.end > len(t.at) {
+		return ""
+	}
+	return string(t.display[t.at[h.start] : t.at[h.end-1]+1])
+}
+
+// ---- context ----
+
+// ctxMask is a set of the contexts that tell twin systems apart: outpatient (门诊,
+// 急诊), inpatient (住院) and medical technology (医技).
+type ctxMask uint8
+
+const (
+	ctxOut ctxMask = 1 << iota
+	ctxIn
+	ctxTech
+	ctxKinds = 3
+)
+
+func (m ctxMask) bit() int {
+	for b := 0; b < ctxKinds; b++ {
+		if m == 1<<b {
+			return b
+		}
+	}
+	return 0
+}
+
+// nameContext is the context a system's name belongs to, from the first context word
+// in it ("门急诊挂号" → 门诊, "出入院管理" → 住院).
+func nameContext(name string) ctxMask {
+	bestAt, best := -1, ctxMask(0)
+	for _, w := range contextWords {
+		if i := strings.Index(name, w.word); i >= 0 && (bestAt < 0 || i < bestAt) {
+			bestAt, best = i, w.ctx
+		}
+	}
+	return best
+}
+
+// detectContext finds the contexts a message mentions or implies.
+func detectContext(s []rune) (all, explicit ctxMask) {
+	for _, h := range contextDict.all(s, nil) {
+		w := contextWords[contextDict.terms[h.term].owners[0]]
+		all |= w.ctx
+		if w.explicit {
+			explicit |= w.ctx
+		}
+	}
+	// "12床" is a bed on a ward.
+	for i := 1; i < len(s); i++ {
+		if s[i] == '床' && isNumeral(s[i-1]) {
+			all |= ctxIn
+		}
+	}
+	return all, explicit
+}
+
+var contextDict = func() *dict {
+	d := newDict()
+	for i, w := range contextWords {
+		d.add(w.word, termAlias, i)
+	}
+	return d
+}()
+
+// ---- small helpers ----
+
+// startsWithContext reports whether a folded word already begins with a context prefix.
+func startsWithContext(w string) bool {
+	for _, p := range contextPrefixes {
+		if strings.HasPrefix(w, p.word) {
+			return true
+		}
+	}
+	return false
+}
+
+func union(a, b []int) []int {
+	out := append([]int(nil), a...)
+	for _, x := range b {
+		found := false
+		for _, y := range out {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+
+func isNumeral(r rune) bool {
+	return r >= '0' && r <= '9' || strings.ContainsRune("一二三四五六七八九十百零两", r)
+}

@@ -1,0 +1,467 @@
+package models
+
+import (
+	"bufio"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"opsbot/configs"
+)
+
+var (
+	catalogOnce sync.Once
+	catalog     *Catalog
+	catalogErr  error
+)
+
+// defaultCatalog builds the catalog from the embedded default configuration once.
+func defaultCatalog(tb testing.TB) *Catalog {
+	tb.Helper()
+	catalogOnce.Do(func() {
+		systems, err := configs.LoadSystems("")
+		if err != nil {
+			catalogErr = err
+			return
+		}
+		deps, err := configs.LoadDepartments("")
+		if err != nil {
+			catalogErr = err
+			return
+		}
+		catalog = NewCatalog(SystemsFromConfig(systems), DepartmentsFromConfig(deps))
+	})
+	if catalogErr != nil {
+		tb.Fatal(catalogErr)
+	}
+	return catalog
+}
+
+func code(s *System) string {
+	if s == nil {
+		return ""
+	}
+	return s.Code
+}
+
+func codesOf(ss []System) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.Code
+	}
+	return out
+}
+
+func TestRecognizeKeyBehaviours(t *testing.T) {
+	c := defaultCatalog(t)
+	tests := []struct {
+		name       string
+		text       string
+		system     string   // expected System code, "" for none
+		candidates []string // expected Candidates (order ignored)
+		kind       Kind
+		priority   Priority
+		location   string // expected Location exactly, "-" to skip
+		department string // expected Department exactly, "-" to skip
+		faultLike  bool
+		smallTalk  bool
+	}{
+		{"tender example", "收费系统打印不了发票，门诊一楼3号窗口", "OPB", nil, KindFault, PriorityMedium, "门诊一楼3号窗口", "-", true, false},
+		{"收费 means outpatient billing", "收费那边打不了", "OPB", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"医技收费 only when 医技 is said", "医技收费确费不了", "MTB", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"医技 elsewhere in the sentence", "医技那边收费报错", "MTB", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"住院 turns 收费 into admission billing", "住院部一楼收费处打不出押金条", "ADT", nil, KindFault, PriorityMedium, "住院部一楼收费处", "住院处", true, false},
+		{"longest alias wins", "门诊检验申请单打不出来", "OREQ", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"药房 alone is ambiguous", "药房系统打不开了", "", []string{"OPH", "IPH"}, KindFault, PriorityMedium, "", "", true, false},
+		{"门诊 settles 药房", "门诊药房发药发不了，病人排长队了", "OPH", nil, KindFault, PriorityHigh, "门诊药房", "门诊药房", true, false},
+		{"电子病历 alone is ambiguous", "电子病历打不开", "", []string{"OEMR", "IEMR"}, KindFault, PriorityMedium, "", "", true, false},
+		{"a ward implies 住院", "5病区护士站 电子病历打不开", "IEMR", nil, KindFault, PriorityMedium, "5病区护士站", "五病区", true, false},
+		{"急诊 implies outpatient and is urgent", "急诊科电子病历很卡", "OEMR", nil, KindFault, PriorityHigh, "急诊科", "急诊科", true, false},
+		{"typo 电子病例", "门诊电子病例打不开", "OEMR", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"typo 医属", "医属提交失败", "ORD", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"typo 排版系统", "排版系统里找不到张主任", "SCH", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"lower-case his with a specific word", "his挂号卡住了", "REG", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"full-width LIS", "ＬＩＳ 报告出不来", "LIS", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"mixed-case Lis", "Lis审核不了", "LIS", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"HIS alone names no single system", "HIS系统全院瘫痪了", "", nil, KindFault, PriorityHigh, "-", "-", true, false},
+		{"EMR category asks", "EMR登录不了", "", []string{"OEMR", "IEMR"}, KindFault, PriorityMedium, "-", "-", true, false},
+		{"PACS is out of scope", "PACS看不了片子", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"检验科 is a department, not the lab system", "帮忙给检验科新员工加一下权限", "CFG", nil, KindRequest, PriorityLow, "检验科", "检验科", true, false},
+		{"企业微信 is not the official account", "企业微信消息发不出去", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"question", "请问处方怎么作废", "RX", nil, KindQuestion, PriorityLow, "", "", true, false},
+		{"怎么 before a fault is a complaint", "挂号怎么打不开了", "REG", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"polite 请问 with a fault", "请问一下医保结算失败怎么办", "INS", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"request", "希望增加一个预约短信提醒", "APT", nil, KindRequest, PriorityLow, "", "", true, false},
+		{"能不能 hides 不能", "住院药房统领单能不能按病区分开打印", "IPH", nil, KindRequest, PriorityLow, "-", "-", true, false},
+		{"policy", "医保接口对接：省医保平台要求7月1号切换新接口", "INS", nil, KindPolicy, PriorityMedium, "", "", true, false},
+		{"a date is not a window", "7月1号以后挂号打不开", "REG", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"全院 is high", "全院医保都刷不了卡！！", "INS", nil, KindFault, PriorityHigh, "", "", true, false},
+		{"都+fault is high", "门诊收费都用不了", "OPB", nil, KindFault, PriorityHigh, "", "", true, false},
+		{"偶尔 is low", "LIS偶尔有点卡", "LIS", nil, KindFault, PriorityLow, "", "", true, false},
+		{"不着急 is low, not 着急", "不着急，有空帮看下统计报表导出慢", "STAT", nil, KindFault, PriorityLow, "", "", true, false},
+		{"no system, fault word", "电脑开不了机", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"location with building and floor", "医生站病人列表刷新很慢，住院部3楼", "ICB", nil, KindFault, PriorityMedium, "住院部3楼", "-", true, false},
+		{"location prefers a number", "护士站电脑执行不了医嘱，3楼", "NWS", nil, KindFault, PriorityMedium, "3楼", "-", true, false},
+		{"bed number", "电子病例写好了保存不上，12床", "IEMR", nil, KindFault, PriorityMedium, "12床", "-", true, false},
+		{"thanks", "好的谢谢师傅", "", nil, KindFault, PriorityMedium, "", "", false, true},
+		{"sticker", "[抱拳]", "", nil, KindFault, PriorityMedium, "", "", false, true},
+		{"emoji", "👍👍", "", nil, KindFault, PriorityMedium, "", "", false, true},
+		{"Henan OK", "中", "", nil, KindFault, PriorityMedium, "", "", false, true},
+		{"greeting with a fault is a report", "你好，挂号打不开了", "REG", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"empty", "   ", "", nil, KindFault, PriorityMedium, "", "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.Recognize(tt.text)
+			if got := code(r.System); got != tt.system {
+				t.Errorf("System = %q, want %q (candidates %v)", got, tt.system, codesOf(r.Candidates))
+			}
+			got, want := codesOf(r.Candidates), slices.Clone(tt.candidates)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("Candidates = %v, want %v", got, want)
+			}
+			if r.Kind != tt.kind {
+				t.Errorf("Kind = %s, want %s", r.Kind, tt.kind)
+			}
+			if r.Priority != tt.priority {
+				t.Errorf("Priority = %s (%q), want %s", r.Priority, r.PriorityWhy, tt.priority)
+			}
+			if tt.location != "-" && r.Location != tt.location {
+				t.Errorf("Location = %q, want %q", r.Location, tt.location)
+			}
+			if tt.department != "-" && r.Department != tt.department {
+				t.Errorf("Department = %q, want %q", r.Department, tt.department)
+			}
+			if r.FaultLike != tt.faultLike {
+				t.Errorf("FaultLike = %v, want %v", r.FaultLike, tt.faultLike)
+			}
+			if r.SmallTalk != tt.smallTalk {
+				t.Errorf("SmallTalk = %v, want %v", r.SmallTalk, tt.smallTalk)
+			}
+		})
+	}
+}
+
+func TestPriorityWhyNamesTheWord(t *testing.T) {
+	c := defaultCatalog(t)
+	for text, want := range map[string]string{
+		"门诊收费全部卡死了，排了好多人": "全部",
+		"急诊挂号挂不上":         "急诊",
+		"所有挂号窗口都挂不了号了！！":  "所有",
+		"电话预约怎么取消":        "怎么",
+	} {
+		if got := c.Recognize(text).PriorityWhy; got != want {
+			t.Errorf("%s: PriorityWhy = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	c := defaultCatalog(t)
+	tests := []struct {
+		token string
+		want  []string
+	}{
+		{"OPB", []string{"OPB"}},
+		{"opb", []string{"OPB"}},
+		{"LIS", []string{"LIS", "MIC", "BLD"}}, // category wins; the system of that code first
+		{"EMR", []string{"OEMR", "IEMR"}},
+		{"门急诊收费", []string{"OPB"}},
+		{"收费", []string{"OPB"}},
+		{"住院药房", []string{"IPH"}},
+		{"药房", []string{"OPH", "IPH"}},
+		{"住院药房那个", []string{"IPH"}},
+		{"心电图", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		if got := c.Resolve(tt.token); !slices.Equal(got, tt.want) {
+			t.Errorf("Resolve(%q) = %v, want %v", tt.token, got, tt.want)
+		}
+	}
+	his := c.Resolve("HIS")
+	if len(his) < 10 || !slices.Contains(his, "REG") || !slices.Contains(his, "OPB") || slices.Contains(his, "LIS") {
+		t.Errorf("Resolve(HIS) = %v, want the front-office systems", his)
+	}
+}
+
+func TestMatchBestFirstWithWord(t *testing.T) {
+	c := defaultCatalog(t)
+	ms := c.Match("HIS 收费 打不了发票")
+	if len(ms) == 0 || ms[0].System.Code != "OPB" {
+		t.Fatalf("Match best = %v, want OPB first", ms)
+	}
+	if ms[0].Word != "收费" && ms[0].Word != "发票" {
+		t.Errorf("Word = %q, want the word as typed", ms[0].Word)
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Score > ms[i-1].Score {
+			t.Fatalf("not sorted: %v", ms)
+		}
+	}
+	if w := c.Match("门诊电子病例打不开")[0].Word; w != "门诊电子病例" {
+		t.Errorf("Word = %q, want the typo as typed", w)
+	}
+}
+
+func TestInactiveSystemIsNotRecognised(t *testing.T) {
+	c := NewCatalog([]System{
+		{Code: "REG", Name: "门急诊挂号", Category: "HIS", Aliases: []string{"挂号"}, Active: true},
+		{Code: "OLD", Name: "旧系统", Category: "HIS", Aliases: []string{"老系统"}, Active: false},
+	}, nil)
+	if r := c.Recognize("老系统打不开"); r.System != nil {
+		t.Errorf("System = %s, want none for an inactive system", r.System.Code)
+	}
+	if _, ok := c.System("OLD"); !ok {
+		t.Error("System(OLD) not found; inactive systems stay for old tickets")
+	}
+	if got := c.Resolve("HIS"); !slices.Equal(got, []string{"REG"}) {
+		t.Errorf("Resolve(HIS) = %v, want only active systems", got)
+	}
+}
+
+// labelled is one line of testdata/intake.tsv.
+type labelled struct {
+	line                                          int
+	text, system, kind, priority, location, class string
+	holdout                                       bool // after the "# holdout" marker
+}
+
+func readLabelled(t *testing.T) []labelled {
+	t.Helper()
+	f, err := os.Open("testdata/intake.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []labelled
+	sc := bufio.NewScanner(f)
+	n, header, holdout := 0, false, false
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if strings.HasPrefix(line, "# holdout") {
+			holdout = true
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		if len(cols) != 6 {
+			t.Fatalf("intake.tsv:%d: %d columns, want 6", n, len(cols))
+		}
+		if !header {
+			header = true
+			continue
+		}
+		rows = append(rows, labelled{n, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], holdout})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// ratio is a count of right answers out of a total.
+type ratio struct{ ok, n int }
+
+func (r ratio) pct() float64 {
+	if r.n == 0 {
+		return 100
+	}
+	return 100 * float64(r.ok) / float64(r.n)
+}
+
+func (r *ratio) add(ok bool) {
+	r.n++
+	if ok {
+		r.ok++
+	}
+}
+
+// intakeScores are the accuracy figures of a labelled set.
+type intakeScores struct {
+	system, ambiguous, noSystem, kind, priority, location, smallTalk ratio
+	wrongSystem                                                      ratio // a confident wrong answer, worse than asking
+	smallTalkFaultLike                                               int
+}
+
+// scoreLabelled runs the recogniser over rows; miss is told about every wrong answer.
+func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, ...any)) intakeScores {
+	var s intakeScores
+	for _, row := range rows {
+		r := c.Recognize(row.text)
+		switch row.class {
+		case "report":
+			ok := code(r.System) == row.system
+			s.system.add(ok)
+			s.wrongSystem.add(r.System != nil && !ok)
+			if !ok {
+				miss("intake.tsv:%d system %q: got %q candidates %v", row.line, row.text, code(r.System), codesOf(r.Candidates))
+			}
+		case "ambiguous":
+			got := codesOf(r.Candidates)
+			ok := r.System == nil && len(got) >= 2 && len(got) <= maxCandidates
+			for _, w := range strings.Split(row.system, ",") {
+				ok = ok && slices.Contains(got, w)
+			}
+			s.ambiguous.add(ok)
+			if !ok {
+				miss("intake.tsv:%d ambiguous %q: got %q candidates %v, want %s", row.line, row.text, code(r.System), got, row.system)
+			}
+		case "nosystem":
+			ok := r.System == nil && len(r.Candidates) == 0 && (r.FaultLike || row.kind != "fault")
+			s.noSystem.add(ok)
+			if !ok {
+				miss("intake.tsv:%d nosystem %q: got %q candidates %v faultLike %v", row.line, row.text, code(r.System), codesOf(r.Candidates), r.FaultLike)
+			}
+		case "smalltalk":
+			s.smallTalk.add(r.SmallTalk)
+			if !r.SmallTalk {
+				miss("intake.tsv:%d smalltalk %q not recognised", row.line, row.text)
+			}
+			if r.FaultLike {
+				s.smallTalkFaultLike++
+				t.Errorf("intake.tsv:%d small talk %q is FaultLike", row.line, row.text)
+			}
+			continue
+		default:
+			t.Fatalf("intake.tsv:%d: unknown class %q", row.line, row.class)
+		}
+		if row.kind != "" {
+			ok := string(r.Kind) == row.kind
+			s.kind.add(ok)
+			if !ok {
+				miss("intake.tsv:%d kind %q: got %s want %s", row.line, row.text, r.Kind, row.kind)
+			}
+		}
+		if row.priority != "" {
+			ok := string(r.Priority) == row.priority
+			s.priority.add(ok)
+			if !ok {
+				miss("intake.tsv:%d priority %q: got %s (%s) want %s", row.line, row.text, r.Priority, r.PriorityWhy, row.priority)
+			}
+		}
+		if row.location != "" {
+			ok := strings.Contains(r.Location, row.location)
+			s.location.add(ok)
+			if !ok {
+				miss("intake.tsv:%d location %q: got %q want %q", row.line, row.text, r.Location, row.location)
+			}
+		}
+	}
+	return s
+}
+
+func logScores(t *testing.T, title string, n int, s intakeScores) {
+	t.Logf("%s: %d sentences", title, n)
+	line := func(what string, r ratio) { t.Logf("  %-34s %3d/%3d = %5.1f %%", what, r.ok, r.n, r.pct()) }
+	line("system right (names/implies one)", s.system)
+	line("  of which confidently wrong", s.wrongSystem)
+	line("ambiguous asked correctly", s.ambiguous)
+	line("no-system left without a system", s.noSystem)
+	line("kind right", s.kind)
+	line("priority right", s.priority)
+	line("location hits", s.location)
+	line("small talk recognised", s.smallTalk)
+	t.Logf("  %-34s %3d", "small talk taken as FaultLike", s.smallTalkFaultLike)
+}
+
+// TestLabelledSet runs every labelled sentence and reports the accuracy figures, for the
+// whole set and for the held-out part; it fails when system accuracy drops below 90 %
+// or any small talk looks like a fault.
+func TestLabelledSet(t *testing.T) {
+	c := defaultCatalog(t)
+	rows := readLabelled(t)
+
+	// The set itself must stay broad enough to mean something.
+	perSystem := map[string]int{}
+	classes := map[string]int{}
+	var holdout []labelled
+	for _, r := range rows {
+		classes[r.class]++
+		if r.class == "report" {
+			perSystem[r.system]++
+		}
+		if r.holdout {
+			holdout = append(holdout, r)
+		}
+	}
+	for _, s := range c.Systems() {
+		if perSystem[s.Code] < 3 {
+			t.Errorf("labelled set has %d report(s) for %s, want at least 3", perSystem[s.Code], s.Code)
+		}
+	}
+	if len(rows) < 200 || classes["smalltalk"] < 25 || classes["nosystem"] < 15 {
+		t.Errorf("labelled set too small: %d rows, %v", len(rows), classes)
+	}
+
+	miss := func(format string, args ...any) {
+		if testing.Verbose() {
+			t.Logf("miss: "+format, args...)
+		}
+	}
+	all := scoreLabelled(t, c, rows, miss)
+	held := scoreLabelled(t, c, holdout, func(string, ...any) {})
+	logScores(t, "whole labelled set", len(rows), all)
+	logScores(t, "held-out part (never tuned against)", len(holdout), held)
+	if all.system.pct() < 90 {
+		t.Errorf("system accuracy %.1f %% is below 90 %%", all.system.pct())
+	}
+}
+
+func BenchmarkRecognize(b *testing.B) {
+	c := defaultCatalog(b)
+	texts := []string{
+		"收费系统打印不了发票，门诊一楼3号窗口",
+		"5病区护士站 电子病历打不开",
+		"住院部一楼收费处打不出押金条",
+		"请问处方怎么作废",
+		"好的谢谢师傅",
+		"医保接口对接：省医保平台要求7月1号切换新接口",
+		"医生站病人列表刷新很慢，住院部3楼",
+		"PACS看不了片子",
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		c.Recognize(texts[i%len(texts)])
+	}
+}
+
+func FuzzRecognize(f *testing.F) {
+	c := defaultCatalog(f)
+	for _, s := range []string{
+		"收费系统打印不了发票，门诊一楼3号窗口", "药房", "[抱拳]", "ＬＩＳ", "his", "3号", "负一楼",
+		"1号", "[", "[]", "【门诊】", "\xff\xfe", "门诊门诊门诊", "12床12床", "👍", "都都打不开",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := c.Recognize(s)
+		if r.System != nil && len(r.Candidates) > 0 {
+			t.Fatalf("System %s and Candidates %v both set", r.System.Code, codesOf(r.Candidates))
+		}
+		if len(r.Candidates) == 1 || len(r.Candidates) > maxCandidates {
+			t.Fatalf("%d candidates", len(r.Candidates))
+		}
+		if r.SmallTalk && r.FaultLike {
+			t.Fatal("SmallTalk and FaultLike both set")
+		}
+		if !r.Kind.Valid() || !r.Priority.Valid() {
+			t.Fatalf("invalid kind %q or priority %q", r.Kind, r.Priority)
+		}
+		if !utf8.ValidString(r.Location) || utf8.RuneCountInString(r.Location) > utf8.RuneCountInString(s) {
+			t.Fatalf("location %q not cut from the message", r.Location)
+		}
+		if again := c.Recognize(s); !reflect.DeepEqual(r, again) {
+			t.Fatalf("not deterministic: %+v vs %+v", r, again)
+		}
+	})
+}

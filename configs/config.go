@@ -38,6 +38,11 @@ type Config struct {
 	StaffFile string `yaml:"staff_file"`
 	// SystemsFile is the system catalog; empty means the embedded 48 systems.
 	SystemsFile string `yaml:"systems_file"`
+	// DepartmentsFile is the department dictionary; empty means the embedded one.
+	DepartmentsFile string `yaml:"departments_file"`
+	// OnCallFile is the on-call rota; empty means configs/oncall.yaml when
+	// present, else (only without WeCom) the example rota.
+	OnCallFile string `yaml:"oncall_file"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
@@ -118,6 +123,8 @@ func envVars() []envVar {
 		{"OPSBOT_TZ", false, str(func(c *Config) *string { return &c.TZ })},
 		{"OPSBOT_STAFF_FILE", false, str(func(c *Config) *string { return &c.StaffFile })},
 		{"OPSBOT_SYSTEMS_FILE", false, str(func(c *Config) *string { return &c.SystemsFile })},
+		{"OPSBOT_DEPARTMENTS_FILE", false, str(func(c *Config) *string { return &c.DepartmentsFile })},
+		{"OPSBOT_ONCALL_FILE", false, str(func(c *Config) *string { return &c.OnCallFile })},
 		{"OPSBOT_LOG_LEVEL", false, str(func(c *Config) *string { return &c.LogLevel })},
 		{"OPSBOT_WECOM_CORP_ID", false, str(func(c *Config) *string { return &c.WeCom.CorpID })},
 		{"OPSBOT_WECOM_AGENT_ID", false, func(c *Config, v string) error {

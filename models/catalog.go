@@ -1,12 +1,15 @@
 package models
 
 import (
+	"context"
 	"slices"
 	"sort"
 	"strings"
 	"unicode"
 
 	"opsbot/configs"
+
+	"gorm.io/gorm/clause"
 )
 
 // System is one hospital system of the contract (tender 4.1); every ticket names one by Code.
@@ -753,4 +756,45 @@ func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <
 
 func isNumeral(r rune) bool {
 	return r >= '0' && r <= '9' || strings.ContainsRune("一二三四五六七八九十百零两", r)
+}
+
+// SyncCatalog makes the systems and departments tables match the catalog
+// files: new entries are added, changed ones updated, and systems no longer
+// listed become inactive (old tickets still name them).
+func (s *Store) SyncCatalog(ctx context.Context, systems []System, departments []Department) error {
+	return s.Update(ctx, func(tx *Tx) error {
+		listed := map[string]bool{}
+		for _, sys := range systems {
+			listed[sys.Code] = true
+			sys.Active = true
+			if sys.Aliases == nil {
+				sys.Aliases = []string{}
+			}
+			if err := tx.db.Save(&sys).Error; err != nil {
+				return wrap("sync systems", err)
+			}
+		}
+		var all []System
+		if err := tx.db.Find(&all).Error; err != nil {
+			return wrap("sync systems", err)
+		}
+		for _, sys := range all {
+			if !listed[sys.Code] && sys.Active {
+				if err := tx.db.Model(&System{}).Where("code = ?", sys.Code).Update("active", false).Error; err != nil {
+					return wrap("sync systems", err)
+				}
+			}
+		}
+		for _, d := range departments {
+			if d.Aliases == nil {
+				d.Aliases = []string{}
+			}
+			err := tx.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"aliases", "location"})}).
+				Omit("id").Create(&d).Error
+			if err != nil {
+				return wrap("sync departments", err)
+			}
+		}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -172,31 +173,53 @@ func (r *Router) cardHandler(key string) HandlerFunc {
 	return r.cards[best]
 }
 
-// Suggest returns the command name nearest to the first word of text (for
-// "借单 3" it is "接单"), or "" when none is near.
-func (r *Router) Suggest(text string) string {
-	word := []rune(strings.TrimSpace(strings.TrimLeftFunc(Normalize(text), unicode.IsSpace)))
+// Suggest returns up to two command names nearest to the first word of
+// text ("借单 3" → 接单, 催办), or nil when none is near. A bare two-letter
+// word must come with a number to count, so that "好的" is not taken for
+// "我的"; a command's own name beats an alias at the same distance.
+func (r *Router) Suggest(text string) []string {
+	norm := Normalize(text)
+	word := []rune(norm)
+	hasNumber := false
 	for i, c := range word {
 		if c == ' ' || c == '#' || unicode.IsDigit(c) {
+			hasNumber = strings.IndexFunc(string(word[i:]), unicode.IsDigit) >= 0
 			word = word[:i]
 			break
 		}
 	}
-	if len(word) == 0 {
-		return ""
+	if len(word) == 0 || (len(word) <= 2 && !hasNumber) {
+		return nil
 	}
-	best, bestDist := "", 3
+	type cand struct {
+		name  string
+		dist  int
+		alias bool
+	}
+	var cands []cand
 	for _, n := range r.names {
 		name := []rune(n.name)
 		limit := 1
 		if len(name) > 3 {
 			limit = 2
 		}
-		if d := distance(word, name); d <= limit && d < bestDist && d < len(name) {
-			best, bestDist = n.cmd.Name, d
+		if d := distance(word, name); d <= limit && d < len(name) {
+			cands = append(cands, cand{n.cmd.Name, d, n.name != Normalize(n.cmd.Name)})
 		}
 	}
-	return best
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].dist != cands[j].dist {
+			return cands[i].dist < cands[j].dist
+		}
+		return !cands[i].alias && cands[j].alias
+	})
+	var out []string
+	for _, c := range cands {
+		if c.dist == cands[0].dist && !slices.Contains(out, c.name) && len(out) < 2 {
+			out = append(out, c.name)
+		}
+	}
+	return out
 }
 
 // distance is the Levenshtein distance between two rune strings.

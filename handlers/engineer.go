@@ -17,10 +17,9 @@ func (h *Handlers) claim(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
 		t, err := tx.Claim(id, actor(c))
 		if err != nil {
-			if models.ErrorCode(err) == models.EConflict {
-				if cur, _ := tx.Ticket(id); cur != nil && cur.AssigneeID != "" {
-					return models.Errorf(models.EConflict, "工单 #%d 已由 %s 接单", id, staffName(tx, cur.AssigneeID))
-				}
+			// Taken by someone else: say by whom, the useful fact.
+			if cur, _ := tx.Ticket(id); cur != nil && cur.AssigneeID != "" && cur.AssigneeID != c.User() && cur.Status.Open() {
+				return models.Errorf(models.EConflict, "工单 #%d 已由 %s 接单", id, staffName(tx, cur.AssigneeID))
 			}
 			return err
 		}

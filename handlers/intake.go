@@ -216,13 +216,3 @@ func (h *Handlers) intakeCommand(c *bot.Context, what string) (bool, error) {
 	return true, h.advance(c, in)
 }
 
-// intakeStart handles free text with no intake open: a fault starts one,
-// small talk gets a hint and never a ticket.
-func (h *Handlers) intakeStart(c *bot.Context) error {
-	in, r := h.recognise(c.Msg.Text)
-	if r.SmallTalk || !r.FaultLike {
-		c.Reply("您好，我是运维服务台。报修请直接描述系统和故障，例如：收费系统打印不了发票，门诊一楼3号窗口。发“我的工单”查进度，发“帮助”看全部命令。")
-		return nil
-	}
-	return h.startReport(c, in)
-}

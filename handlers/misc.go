@@ -78,20 +78,36 @@ func (h *Handlers) onError(c *bot.Context, err error) {
 	h.log.Error("handler failed", "msg_key", c.Msg.Key, "wecom_user", c.User(), "err", err)
 }
 
-// freeText handles text without a command: an intake when it reads like a
-// fault, a hint otherwise, and a suggestion when it looks like a mistyped
-// command.
+// freeText handles text without a command: an answer to an open intake,
+// a hint for small talk, a suggestion when it looks like a mistyped
+// command, and otherwise an intake when it reads like a fault.
 func (h *Handlers) freeText(c *bot.Context) error {
 	if handled, err := h.intakeAnswer(c); handled || err != nil {
 		return err
 	}
-	if s := h.router.Suggest(c.Text); s != "" {
-		for _, cmd := range h.router.Commands() {
-			if cmd.Name == s {
-				c.Replyf("没有看懂。您是想用“%s”吗？例：%s", s, cmd.Example)
-				return nil
+	in, r := h.recognise(c.Msg.Text)
+	if r.SmallTalk {
+		c.Reply(hintText)
+		return nil
+	}
+	if names := h.router.Suggest(c.Text); len(names) > 0 {
+		var opts []string
+		for _, name := range names {
+			for _, cmd := range h.router.Commands() {
+				if cmd.Name == name {
+					opts = append(opts, fmt.Sprintf("“%s”（例：%s）", name, cmd.Example))
+				}
 			}
 		}
+		c.Replyf("没有看懂。您是想用%s吗？", strings.Join(opts, "或"))
+		return nil
 	}
-	return h.intakeStart(c)
+	if !r.FaultLike {
+		c.Reply(hintText)
+		return nil
+	}
+	return h.startReport(c, in)
 }
+
+// hintText answers what is neither a command nor a fault.
+const hintText = "您好，我是运维服务台。报修请直接描述系统和故障，例如：收费系统打印不了发票，门诊一楼3号窗口。发“我的工单”查进度，发“帮助”看全部命令。"

@@ -146,10 +146,10 @@ type Stats struct {
 	AvgResponse  time.Duration
 }
 
-// Stats counts tickets created in [from, to) and their outcome so far.
+// Stats counts tickets created in [from, to] and their outcome so far.
 func (tx *Tx) Stats(from, to time.Time) (Stats, error) {
 	var ts []Ticket
-	if err := tx.db.Where("created_at >= ? AND created_at < ?", from.UTC(), to.UTC()).Find(&ts).Error; err != nil {
+	if err := tx.db.Where("created_at >= ? AND created_at <= ?", from.UTC(), to.UTC()).Find(&ts).Error; err != nil {
 		return Stats{}, wrap("stats", err)
 	}
 	var st Stats

@@ -215,4 +215,3 @@ func (h *Handlers) intakeCommand(c *bot.Context, what string) (bool, error) {
 	}
 	return true, h.advance(c, in)
 }
-

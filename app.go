@@ -13,6 +13,7 @@ import (
 	"opsbot/handlers"
 	"opsbot/kv"
 	"opsbot/models"
+	"opsbot/schedules"
 )
 
 // app is opsbot wired together: config → DB → Redis → catalog and roster →
@@ -24,7 +25,9 @@ type app struct {
 	store    *models.Store
 	kv       kv.Store
 	catalog  *models.Catalog
+	oncall   configs.OnCall
 	handlers *handlers.Handlers
+	jobs     *schedules.Jobs
 }
 
 // loadConfig reads and validates the configuration.
@@ -53,7 +56,7 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger, sla mo
 	if driver == "sqlite" {
 		dsn = cfg.SQLitePath()
 	}
-	store, err := models.Open(ctx, driver, dsn, models.Options{SLA: sla, Log: log})
+	store, err := models.Open(ctx, driver, dsn, models.Options{SLA: sla, Log: log, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +105,44 @@ func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger)
 		a.close()
 		return nil, err
 	}
-	a.handlers = handlers.New(handlers.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, Log: log, Source: source})
+	if a.oncall, err = a.loadOnCall(); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.handlers = handlers.New(handlers.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: a.oncall,
+		PhoneGateway: cfg.Phone.GatewayURL != "", Log: log, Source: source})
+	a.jobs = schedules.New(schedules.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: a.oncall, Log: log})
 	return a, nil
+}
+
+// loadOnCall reads the rota: the configured file, configs/oncall.yaml, or
+// (only without WeCom, for demos) the example. With none, reminders meant
+// for the on-call engineer go to the supervisors.
+func (a *app) loadOnCall() (configs.OnCall, error) {
+	path := a.cfg.OnCallFile
+	if path == "" {
+		if _, err := os.Stat(configs.DefaultOnCallFile); err == nil {
+			path = configs.DefaultOnCallFile
+		} else if a.cfg.WeCom.Enabled() {
+			a.log.Warn("no on-call rota: on-call reminders go to the supervisors", "file", configs.DefaultOnCallFile)
+			return configs.OnCall{}, nil
+		}
+	}
+	o, err := configs.LoadOnCall(path)
+	if err != nil {
+		return o, err
+	}
+	err = a.store.View(context.Background(), func(tx *models.Tx) error {
+		for _, id := range o.UserIDs() {
+			if s, ok, err := tx.StaffMember(id); err != nil {
+				return err
+			} else if !ok || !s.Active {
+				a.log.Warn("on-call rota names someone not in the roster", "file", o.Source, "wecom_user", id)
+			}
+		}
+		return nil
+	})
+	return o, err
 }
 
 // syncRoster loads the staff file into the staff table.

@@ -80,6 +80,10 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 		if err := a.handlers.Process(ctx, msg); err != nil {
 			fmt.Fprintf(e.stdout, "（处理失败，已记录，稍后重试：%v）\n", err)
 		}
+		// Reminders that came due while typing show up in the conversation.
+		if err := a.jobs.Sweep(ctx); err != nil {
+			return err
+		}
 		if _, err := sender.RunOnce(ctx); err != nil {
 			return err
 		}

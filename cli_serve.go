@@ -63,7 +63,10 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 	s.botm = bot.NewMetrics(s.reg)
 	s.calWarn = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_calendar_next_year_missing", Help: "1 when next year's statutory holidays are not known yet (from 1 December)."})
 	s.reg.MustRegister(s.calWarn)
-	var deliver outbox.Deliverer
+	var route outbox.Route
+	if a.cfg.Phone.GatewayURL != "" {
+		route.Phone = &outbox.PhoneGateway{URL: a.cfg.Phone.GatewayURL, Token: a.cfg.Phone.Token}
+	}
 	if a.cfg.WeCom.Enabled() {
 		c, err := bot.NewClient(bot.ClientConfig{
 			CorpID: a.cfg.WeCom.CorpID, AgentID: a.cfg.WeCom.AgentID, Secret: a.cfg.WeCom.Secret,
@@ -76,11 +79,11 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		}
 		s.client = c
 		a.handlers.SetDirectory(directory{c})
-		deliver = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
+		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}
-	s.sender = &outbox.Sender{Store: a.store, Deliverer: deliver, KV: a.kv, Limits: outbox.WeComLimits, Log: a.log, Metrics: outbox.NewMetrics(s.reg)}
+	s.sender = &outbox.Sender{Store: a.store, Deliverer: route, KV: a.kv, Limits: outbox.WeComLimits, Log: a.log, Metrics: outbox.NewMetrics(s.reg)}
 	return s, nil
 }
 
@@ -183,10 +186,13 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	go func() { defer wg.Done(); s.recoverLoop(work) }()
+	cr, err := s.jobs.Start(work)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -194,6 +200,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	srv.Shutdown(shut)
+	<-cr.Stop().Done()
 	s.queue.Close()
 	stopWork()
 	wg.Wait()

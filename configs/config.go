@@ -47,6 +47,7 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 
 	WeCom     WeCom     `yaml:"wecom"`
+	Phone     Phone     `yaml:"phone"`
 	SLA       SLA       `yaml:"sla"`
 	Reminders Reminders `yaml:"reminders"`
 	Intake    Intake    `yaml:"intake"`
@@ -71,6 +72,13 @@ type WeCom struct {
 
 // Enabled reports whether a WeCom app is configured at all.
 func (w WeCom) Enabled() bool { return w.CorpID != "" }
+
+// Phone is the SMS/phone gateway urgent out-of-hours tickets also go to.
+type Phone struct {
+	// GatewayURL receives a JSON POST {"to","text","ticket"}; empty: off.
+	GatewayURL string `yaml:"gateway_url"`
+	Token      string `yaml:"token"`
+}
 
 // Intake tunes the conversational fault intake.
 type Intake struct {
@@ -141,6 +149,8 @@ func envVars() []envVar {
 		{"OPSBOT_WECOM_API_BASE", false, str(func(c *Config) *string { return &c.WeCom.APIBase })},
 		{"OPSBOT_WECOM_OPS_CHAT_ID", false, str(func(c *Config) *string { return &c.WeCom.OpsChatID })},
 		{"OPSBOT_WECOM_ROBOT_KEY", true, str(func(c *Config) *string { return &c.WeCom.RobotKey })},
+		{"OPSBOT_PHONE_GATEWAY_URL", true, str(func(c *Config) *string { return &c.Phone.GatewayURL })},
+		{"OPSBOT_PHONE_GATEWAY_TOKEN", true, str(func(c *Config) *string { return &c.Phone.Token })},
 	}
 }
 
@@ -222,6 +232,11 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.WeCom.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("wecom.api_base (OPSBOT_WECOM_API_BASE)", "must be an http(s) URL, got %q", c.WeCom.APIBase)
+	}
+	if c.Phone.GatewayURL != "" {
+		if u, err := url.Parse(c.Phone.GatewayURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("phone.gateway_url (OPSBOT_PHONE_GATEWAY_URL)", "must be an http(s) URL")
+		}
 	}
 	if c.WeCom.Enabled() {
 		if c.WeCom.AgentID <= 0 {

@@ -38,7 +38,7 @@ func (h *Handlers) claim(c *bot.Context) error {
 			fmt.Fprintf(&b, "\n位置：%s", loc)
 		}
 		if t.DueOnsite != nil {
-			fmt.Fprintf(&b, "\n请在 %s 前到场（%s）。", clockText(*t.DueOnsite, h.loc()), untilText(*t.DueOnsite, tx.Now()))
+			fmt.Fprintf(&b, "\n请在 %s 前到场（%s）。", models.ClockText(*t.DueOnsite, h.loc()), models.UntilText(*t.DueOnsite, tx.Now()))
 		}
 		fmt.Fprintf(&b, "\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", id, id)
 		c.Reply(strings.TrimRight(b.String(), " "))
@@ -147,7 +147,7 @@ func (h *Handlers) resume(c *bot.Context) error {
 		if err != nil {
 			return err
 		}
-		c.Replyf("工单 #%d 已恢复处理，解决时限：%s。", id, clockText(t.DueResolution, h.loc()))
+		c.Replyf("工单 #%d 已恢复处理，解决时限：%s。", id, models.ClockText(t.DueResolution, h.loc()))
 		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已恢复处理。", id))
 	})
 }

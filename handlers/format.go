@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"opsbot/models"
 )
@@ -44,42 +42,6 @@ func parseNumbers(args, example string) ([]int64, error) {
 		return nil, models.Errorf(models.EInvalid, "请写上单号，例如：%s", example)
 	}
 	return out, nil
-}
-
-// clockText shows an instant the way people read it: "12月1日 17:00".
-func clockText(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("1月2日 15:04")
-}
-
-// untilText says how far a deadline is: "还剩 2小时10分" or "已超时 35分".
-func untilText(due, now time.Time) string {
-	d := due.Sub(now)
-	if d < 0 {
-		return "已超时 " + spanText(-d)
-	}
-	return "还剩 " + spanText(d)
-}
-
-// spanText writes a duration in Chinese, to the minute.
-func spanText(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days := int(d / (24 * time.Hour))
-	hours := int(d % (24 * time.Hour) / time.Hour)
-	mins := int(d % time.Hour / time.Minute)
-	var b strings.Builder
-	if days > 0 {
-		fmt.Fprintf(&b, "%d天", days)
-	}
-	if hours > 0 {
-		fmt.Fprintf(&b, "%d小时", hours)
-	}
-	if mins > 0 && days == 0 {
-		fmt.Fprintf(&b, "%d分", mins)
-	}
-	if b.Len() == 0 {
-		return "不到1分钟"
-	}
-	return b.String()
 }
 
 // who shows a person: "张三 13800000001".

@@ -28,21 +28,27 @@ type Deps struct {
 	Directory Directory
 	Catalog   *models.Catalog
 	Config    configs.Config
-	Log       *slog.Logger
+	// OnCall is the on-call rota; PhoneGateway says whether urgent
+	// out-of-hours tickets also go to the on-call engineer's phone.
+	OnCall       configs.OnCall
+	PhoneGateway bool
+	Log          *slog.Logger
 	// Source marks tickets created here: wecom or chat.
 	Source models.Source
 }
 
 // Handlers answers chat messages.
 type Handlers struct {
-	store   *models.Store
-	kv      kv.Store
-	dir     Directory
-	catalog *models.Catalog
-	cfg     configs.Config
-	log     *slog.Logger
-	source  models.Source
-	router  *bot.Router
+	store        *models.Store
+	kv           kv.Store
+	dir          Directory
+	catalog      *models.Catalog
+	cfg          configs.Config
+	oncall       configs.OnCall
+	phoneGateway bool
+	log          *slog.Logger
+	source       models.Source
+	router       *bot.Router
 }
 
 // New builds the handlers and their route table.
@@ -53,7 +59,7 @@ func New(d Deps) *Handlers {
 	if d.Source == "" {
 		d.Source = models.SourceWeCom
 	}
-	h := &Handlers{store: d.Store, kv: d.KV, dir: d.Directory, catalog: d.Catalog, cfg: d.Config, log: d.Log, source: d.Source}
+	h := &Handlers{store: d.Store, kv: d.KV, dir: d.Directory, catalog: d.Catalog, cfg: d.Config, oncall: d.OnCall, phoneGateway: d.PhoneGateway, log: d.Log, source: d.Source}
 	h.router = h.routes()
 	return h
 }

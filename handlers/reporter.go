@@ -37,10 +37,13 @@ func (h *Handlers) createTicket(c *bot.Context, in models.NewTicket) error {
 			return err
 		}
 		c.Reply(h.createdReply(t))
-		if t.Priority == models.PriorityHigh || t.Major {
-			return notifyOps(tx, c, t.ID, h.opsAlert(t))
+		if t.Priority != models.PriorityHigh && !t.Major {
+			return nil
 		}
-		return nil
+		if err := notifyOps(tx, c, t.ID, h.opsAlert(t)); err != nil {
+			return err
+		}
+		return h.alertOnCall(tx, c, t)
 	})
 }
 
@@ -175,7 +178,7 @@ func (h *Handlers) hurry(c *bot.Context) error {
 		interval := h.cfg.Ticket.HurryInterval.D()
 		if last != nil && tx.Now().Sub(last.At) < interval {
 			wait := interval - tx.Now().Sub(last.At)
-			return models.Errorf(models.EConflict, "工单 #%d 刚催办过，工程师已收到。%s后可再次催办。", id, spanText(wait))
+			return models.Errorf(models.EConflict, "工单 #%d 刚催办过，工程师已收到。%s后可再次催办。", id, models.SpanText(wait))
 		}
 		if _, err := tx.Record(id, a, models.ActHurry, ""); err != nil {
 			return err

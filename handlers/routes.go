@@ -33,6 +33,7 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "确认", Aliases: []string{"已解决"}, Args: "<单号>", Help: "确认问题已解决", Example: "确认 12", Group: forEveryone, Handler: h.confirm})
 	r.Handle(bot.Command{Name: "未解决", Args: "<单号> [情况]", Help: "问题没解决，退回工程师", Example: "未解决 12 还是打印不了", Group: forEveryone, Handler: h.notFixed})
 	r.Handle(bot.Command{Name: "撤销", Aliases: []string{"撤单"}, Args: "<单号> [原因]", Help: "撤销我报的工单", Example: "撤销 12 已经好了", Group: forEveryone, Handler: h.cancel})
+	r.Handle(bot.Command{Name: "值班", Aliases: []string{"热线"}, Help: "查看当前值班工程师和热线", Example: "值班", Group: forEveryone, Handler: h.onDuty})
 	r.Handle(bot.Command{Name: "跳过", Help: "报修时跳过当前问题", Example: "跳过", Group: forEveryone, Handler: h.skip})
 	r.Handle(bot.Command{Name: "取消", Help: "放弃正在填写的报修", Example: "取消", Group: forEveryone, Handler: h.abort})
 	r.Handle(bot.Command{Name: "帮助", Aliases: []string{"help", "菜单", "?", "？"}, Help: "查看可用命令", Example: "帮助", Group: forEveryone, Handler: h.help})
@@ -46,6 +47,8 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "解决", Args: "<单号> <处理结果>", Help: "登记解决，请报修人确认", Example: "解决 12 重装打印驱动后打印正常", Group: forEngineers, Handler: h.resolve, Middleware: []bot.Middleware{engineersOnly}})
 	r.Handle(bot.Command{Name: "备注", Args: "<单号> <内容>", Help: "记录处理过程", Example: "备注 12 已远程查看，驱动异常", Group: forEngineers, Handler: h.note, Middleware: []bot.Middleware{engineersOnly}})
 	r.Handle(bot.Command{Name: "超时原因", Args: "<单号> <原因>", Help: "说明超时原因（进月报）", Example: "超时原因 12 等待医保中心回复", Group: forEngineers, Handler: h.breachReason, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "请假", Args: "<开始日期> [结束日期]", Help: "登记请假，工单自动转交同级工程师", Example: "请假 12-01 12-03", Group: forEngineers, Handler: h.leave, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "销假", Help: "提前结束请假", Example: "销假", Group: forEngineers, Handler: h.backFromLeave, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "待办", Help: "我的待办，最急的在前", Example: "待办", Group: forEngineers, Handler: h.todo, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "工单", Args: "<单号>", Help: "工单详情", Example: "工单 12", Group: forEngineers, Handler: h.progress})
 

@@ -32,8 +32,8 @@ func (h *Handlers) priority(c *bot.Context) error {
 		if err != nil {
 			return err
 		}
-		c.Replyf("工单 #%d 优先级改为%s，解决时限：%s。", id, p.Label(), clockText(t.DueResolution, h.loc()))
-		return notify(tx, c, t.AssigneeID, id, fmt.Sprintf("工单 #%d 优先级改为%s，解决时限 %s。%s", id, p.Label(), clockText(t.DueResolution, h.loc()), reason))
+		c.Replyf("工单 #%d 优先级改为%s，解决时限：%s。", id, p.Label(), models.ClockText(t.DueResolution, h.loc()))
+		return notify(tx, c, t.AssigneeID, id, fmt.Sprintf("工单 #%d 优先级改为%s，解决时限 %s。%s", id, p.Label(), models.ClockText(t.DueResolution, h.loc()), reason))
 	})
 }
 
@@ -138,7 +138,7 @@ func (h *Handlers) stats(c *bot.Context) error {
 		fmt.Fprintf(&b, "%s统计（%s 起）：\n", label, from.Format("1月2日"))
 		fmt.Fprintf(&b, "新报 %d 单，已解决 %d 单，撤销 %d 单，未完成 %d 单\n", st.Created, st.Resolved, st.Cancelled, st.Open)
 		fmt.Fprintf(&b, "解决率 %s（合同≥95%%），按时解决率 %s（合同≥90%%）\n", percent(st.Resolved, st.Created-st.Cancelled), percent(st.OnTime, st.Resolved))
-		fmt.Fprintf(&b, "响应超时 %d 单，平均响应 %s", st.LateResponse, spanText(st.AvgResponse))
+		fmt.Fprintf(&b, "响应超时 %d 单，平均响应 %s", st.LateResponse, models.SpanText(st.AvgResponse))
 		if st.Open > 0 {
 			fmt.Fprintf(&b, "\n当前超时未完成 %d 单，发“队列”查看。", st.OpenBreached)
 		}

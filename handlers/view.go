@@ -13,17 +13,7 @@ import (
 func (h *Handlers) loc() *time.Location { return h.cfg.Location() }
 
 // systemName is the Chinese name of a system code ("" when none).
-func (h *Handlers) systemName(code string) string {
-	if code == "" {
-		return ""
-	}
-	if h.catalog != nil {
-		if s, ok := h.catalog.System(code); ok {
-			return s.Name
-		}
-	}
-	return code
-}
+func (h *Handlers) systemName(code string) string { return h.catalog.Name(code) }
 
 // staffName shows a userid as the person's name, or the userid.
 func staffName(tx *models.Tx, userID string) string {
@@ -106,12 +96,12 @@ func (h *Handlers) ticketDetail(tx *models.Tx, t *models.Ticket, now time.Time) 
 	}
 	switch {
 	case t.Status == models.StatusNew:
-		fmt.Fprintf(&b, "响应时限：%s（%s）\n", clockText(t.DueResponse, loc), untilText(t.DueResponse, now))
+		fmt.Fprintf(&b, "响应时限：%s（%s）\n", models.ClockText(t.DueResponse, loc), models.UntilText(t.DueResponse, now))
 	case t.Status == models.StatusPaused:
 		fmt.Fprintf(&b, "已挂起：%s，计时暂停\n", t.PauseReason)
 	}
 	if t.Status.Open() && t.Status != models.StatusPaused {
-		fmt.Fprintf(&b, "解决时限：%s（%s）\n", clockText(t.DueResolution, loc), untilText(t.DueResolution, now))
+		fmt.Fprintf(&b, "解决时限：%s（%s）\n", models.ClockText(t.DueResolution, loc), models.UntilText(t.DueResolution, now))
 	}
 	if t.Resolution != "" && !t.Status.Open() {
 		fmt.Fprintf(&b, "处理结果：%s\n", t.Resolution)

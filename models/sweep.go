@@ -95,3 +95,12 @@ func (tx *Tx) AutoClose(id int64) (*Ticket, error) {
 
 // SystemActor is the actor of what opsbot does on its own.
 const SystemActor = "opsbot"
+
+// RecordSystem writes an event opsbot itself caused (a reminder went out).
+func (tx *Tx) RecordSystem(id int64, act Action, note string) error {
+	var t Ticket
+	if err := tx.db.Select("id", "status").Take(&t, id).Error; err != nil {
+		return wrap("record", err)
+	}
+	return tx.addEvent(id, Actor{UserID: SystemActor}, act, t.Status, t.Status, note)
+}

@@ -1,0 +1,85 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"opsbot/models"
+)
+
+// PhoneGateway posts urgent messages to an SMS/phone provider's webhook as
+// JSON: {"to": "138…", "text": "…", "ticket": 12}. The provider turns them
+// into a text message or a voice call.
+type PhoneGateway struct {
+	URL   string
+	Token string // sent as "Authorization: Bearer <token>" when set
+	HTTP  *http.Client
+}
+
+type phoneRequest struct {
+	To     string `json:"to"`
+	Text   string `json:"text"`
+	Ticket int64  `json:"ticket,omitempty"`
+}
+
+// Deliver implements Deliverer for recipients "phone:<number>".
+func (g *PhoneGateway) Deliver(ctx context.Context, m models.OutboxMessage) (string, error) {
+	body := phoneRequest{To: strings.TrimPrefix(m.Recipient, "phone:"), Text: m.Content}
+	if m.TicketID != nil {
+		body.Ticket = *m.TicketID
+	}
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL, bytes.NewReader(b))
+	if err != nil {
+		return "", Permanent{err}
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if g.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+g.Token)
+	}
+	c := g.HTTP
+	if c == nil {
+		c = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		// The URL may carry a key; keep it out of logs and rows.
+		return "", fmt.Errorf("phone gateway: request failed")
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	switch {
+	case resp.StatusCode/100 == 2:
+		return "", nil
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return "", fmt.Errorf("phone gateway: HTTP %d", resp.StatusCode)
+	}
+	return "", Permanent{fmt.Errorf("phone gateway: HTTP %d", resp.StatusCode)}
+}
+
+// Route sends each message through the deliverer for its recipient:
+// phone numbers to the gateway, everything else to WeCom.
+type Route struct {
+	WeCom Deliverer
+	Phone Deliverer
+}
+
+// Deliver implements Deliverer.
+func (r Route) Deliver(ctx context.Context, m models.OutboxMessage) (string, error) {
+	if strings.HasPrefix(m.Recipient, "phone:") {
+		if r.Phone == nil {
+			return "", Permanent{fmt.Errorf("no phone gateway configured")}
+		}
+		return r.Phone.Deliver(ctx, m)
+	}
+	if r.WeCom == nil {
+		return "", Permanent{fmt.Errorf("no WeCom configured")}
+	}
+	return r.WeCom.Deliver(ctx, m)
+}

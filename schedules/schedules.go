@@ -1,0 +1,116 @@
+// Package schedules holds opsbot's one job table: the SLA sweep (reminders,
+// escalations, auto-close) and the hand-over of an absent engineer's work.
+// Each job asks models what is due and hands messages to the outbox; a
+// shared lock lets only one replica run a job at a time.
+package schedules
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"opsbot/configs"
+	"opsbot/kv"
+	"opsbot/models"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Deps are what the jobs need.
+type Deps struct {
+	Store   *models.Store
+	KV      kv.Store
+	Catalog *models.Catalog
+	Config  configs.Config
+	OnCall  configs.OnCall
+	Log     *slog.Logger
+	// Owner names this replica in the job locks; empty picks a random one.
+	Owner string
+}
+
+// Jobs runs the job table.
+type Jobs struct {
+	Deps
+	loc *time.Location
+}
+
+// Job is one row of the job table.
+type Job struct {
+	Name string
+	// Spec is a robfig/cron spec ("@every 30s", "0 8 * * *").
+	Spec string
+	Run  func(ctx context.Context) error
+	// Lock is how long the job's lock lives; a replica that dies holding
+	// it blocks the job for at most this long.
+	Lock time.Duration
+}
+
+// New builds the jobs.
+func New(d Deps) *Jobs {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Owner == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		d.Owner = hex.EncodeToString(b)
+	}
+	return &Jobs{Deps: d, loc: d.Config.Location()}
+}
+
+// Table is the one job table, read top to bottom.
+func (j *Jobs) Table() []Job {
+	return []Job{
+		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
+		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
+	}
+}
+
+// Start schedules the table on a cron in the hospital's time zone; a run
+// that is still going when its next turn comes is skipped, and a panic is
+// recovered and logged. Stop the returned cron to end.
+func (j *Jobs) Start(ctx context.Context) (*cron.Cron, error) {
+	logger := cronLogger{j.Log}
+	c := cron.New(cron.WithLocation(j.loc), cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	for _, job := range j.Table() {
+		job := job
+		if _, err := c.AddFunc(job.Spec, func() { j.RunGuarded(ctx, job) }); err != nil {
+			return nil, fmt.Errorf("job %s: %w", job.Name, err)
+		}
+	}
+	c.Start()
+	return c, nil
+}
+
+// RunGuarded runs job when this replica gets its lock; another replica
+// holding the lock means the job is being done, so this run is skipped.
+func (j *Jobs) RunGuarded(ctx context.Context, job Job) bool {
+	key := "job:" + job.Name
+	ok, err := j.KV.Lock(ctx, key, j.Owner, job.Lock)
+	if err != nil {
+		// Without the lock service the database still keeps every reminder
+		// to one sending (unique rows, row locks): run rather than stall.
+		j.Log.Warn("job lock unavailable, running unguarded", "job", job.Name, "err", err)
+	} else if !ok {
+		return false
+	}
+	defer j.KV.Unlock(context.WithoutCancel(ctx), key, j.Owner)
+	start := time.Now()
+	if err := job.Run(ctx); err != nil && ctx.Err() == nil {
+		j.Log.Error("job failed", "job", job.Name, "err", err)
+	} else {
+		j.Log.Debug("job done", "job", job.Name, "took", time.Since(start))
+	}
+	return true
+}
+
+// cronLogger adapts slog to robfig/cron's logger.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}

@@ -88,7 +88,7 @@ func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger)
 		return nil, err
 	}
 	if cfg.Redis != "" {
-		r, err := kv.OpenRedis(ctx, cfg.Redis, "opsbot:")
+		r, err := kv.OpenRedis(ctx, cfg.Redis, cfg.RedisPrefix)
 		if err != nil {
 			a.close()
 			return nil, err

@@ -37,7 +37,7 @@ func cmdWeCom(ctx context.Context, e env, args []string) error {
 	}
 	store := kv.Store(kv.NewMemory(nil))
 	if cfg.Redis != "" {
-		r, err := kv.OpenRedis(ctx, cfg.Redis, "opsbot:")
+		r, err := kv.OpenRedis(ctx, cfg.Redis, cfg.RedisPrefix)
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,9 @@ type Config struct {
 	DB string `yaml:"db"`
 	// Redis is a redis:// URL; empty means the in-process store (one instance only).
 	Redis string `yaml:"redis"`
+	// RedisPrefix starts every key opsbot keeps in Redis, so that several
+	// deployments (or tests) can share one server.
+	RedisPrefix string `yaml:"redis_prefix"`
 	// HTTPAddr is where `opsbot serve` listens.
 	HTTPAddr string `yaml:"http_addr"`
 	// TZ is the time zone of the hospital; deadlines and reports use it.
@@ -127,6 +130,7 @@ func envVars() []envVar {
 	return []envVar{
 		{"OPSBOT_DB", true, str(func(c *Config) *string { return &c.DB })},
 		{"OPSBOT_REDIS", true, str(func(c *Config) *string { return &c.Redis })},
+		{"OPSBOT_REDIS_PREFIX", false, str(func(c *Config) *string { return &c.RedisPrefix })},
 		{"OPSBOT_HTTP_ADDR", false, str(func(c *Config) *string { return &c.HTTPAddr })},
 		{"OPSBOT_TZ", false, str(func(c *Config) *string { return &c.TZ })},
 		{"OPSBOT_STAFF_FILE", false, str(func(c *Config) *string { return &c.StaffFile })},

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"opsbot/models/modelstest"
+)
+
+// runCLI runs one opsbot command with env and stdin.
+func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+func cliDatabases(t *testing.T) map[string]map[string]string {
+	dbs := map[string]map[string]string{
+		"sqlite": {"OPSBOT_DB": filepath.Join(t.TempDir(), "opsbot.db")},
+	}
+	dsn, drop, err := modelstest.FreshSchema(modelstest.PostgresURL())
+	if err != nil {
+		modelstest.Unreachable(t, "PostgreSQL", err)
+		return dbs
+	}
+	t.Cleanup(drop)
+	dbs["postgres"] = map[string]string{"OPSBOT_DB": dsn}
+	return dbs
+}
+
+func TestChatReportListClaimAndTicketJSON(t *testing.T) {
+	for name, env := range cliDatabases(t) {
+		t.Run(name, func(t *testing.T) {
+			code, out, errs := runCLI(t, env, "报修 门诊收费 3号窗口打印不了发票\n我的工单\n", "chat", "--user", "nurse01")
+			if code != 0 {
+				t.Fatalf("chat exit %d: %s", code, errs)
+			}
+			i := strings.Index(out, "已登记工单 #1")
+			j := strings.Index(out, "#1［待接单］门急诊收费")
+			if i < 0 || j < i {
+				t.Fatalf("chat output:\n%s", out)
+			}
+			code, out, errs = runCLI(t, env, "", "ticket", "1", "--json")
+			if code != 0 {
+				t.Fatalf("ticket exit %d: %s", code, errs)
+			}
+			var tk struct {
+				Number   int64  `json:"number"`
+				Status   string `json:"status"`
+				System   string `json:"system"`
+				Reporter string `json:"reporter"`
+				Events   []struct {
+					Action, Actor, From, To string
+				} `json:"events"`
+			}
+			if err := json.Unmarshal([]byte(out), &tk); err != nil {
+				t.Fatalf("ticket json: %v\n%s", err, out)
+			}
+			if tk.Number != 1 || tk.Status != "new" || tk.System != "OPB" || tk.Reporter != "nurse01" || len(tk.Events) != 1 {
+				t.Fatalf("ticket %+v", tk)
+			}
+			for _, key := range []string{`"due_response"`, `"due_onsite"`, `"due_resolution"`, `"created_at"`, `"priority"`, `"kind"`, `"assignee"`} {
+				if !strings.Contains(out, key) {
+					t.Errorf("ticket JSON lacks %s", key)
+				}
+			}
+			code, out, _ = runCLI(t, env, "接单 1\n@zhangsan 接单 1\n", "chat", "--user", "nurse01")
+			if code != 0 || !strings.Contains(out, "是服务工程师的命令") || !strings.Contains(out, "→ nurse01：您的工单 #1 已由 张三") {
+				t.Fatalf("claim output:\n%s", out)
+			}
+			_, out, _ = runCLI(t, env, "", "ticket", "1", "--json")
+			json.Unmarshal([]byte(out), &tk)
+			if tk.Status != "claimed" || len(tk.Events) != 2 || tk.Events[1].Action != "claim" || tk.Events[1].Actor != "zhangsan" {
+				t.Fatalf("after claim %+v", tk)
+			}
+			_, out, _ = runCLI(t, env, "", "tickets", "--status", "open")
+			if !strings.Contains(out, "#1") || !strings.Contains(out, "claimed") {
+				t.Fatalf("tickets:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestBadSetupExitsWithAClearMessage(t *testing.T) {
+	dir := t.TempDir()
+	badStaff := filepath.Join(dir, "staff.yaml")
+	os.WriteFile(badStaff, []byte("staff:\n  - userid: a\n    name: 甲\n    role: boss\n    level: 2\n"), 0o644)
+	badConfig := filepath.Join(dir, "config.yaml")
+	os.WriteFile(badConfig, []byte("http_adr: \":8080\"\n"), 0o644)
+	db := filepath.Join(dir, "x.db")
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"unknown config key", map[string]string{"OPSBOT_CONFIG": badConfig}, []string{"config.yaml", "http_adr"}},
+		{"missing config file", map[string]string{"OPSBOT_CONFIG": filepath.Join(dir, "none.yaml")}, []string{"none.yaml"}},
+		{"bad DSN scheme", map[string]string{"OPSBOT_DB": "mysql://root@localhost/x"}, []string{"OPSBOT_DB", "mysql"}},
+		{"unreachable postgres", map[string]string{"OPSBOT_DB": "postgres://nobody:hunter2@127.0.0.1:1/x?sslmode=disable"}, []string{"postgres", "127.0.0.1:1", "connection refused"}},
+		{"bad staff file", map[string]string{"OPSBOT_DB": db, "OPSBOT_STAFF_FILE": badStaff}, []string{"staff.yaml", "line 2", "role \"boss\""}},
+		{"missing staff file", map[string]string{"OPSBOT_DB": db, "OPSBOT_STAFF_FILE": filepath.Join(dir, "no.yaml")}, []string{"no.yaml"}},
+		{"bad time zone", map[string]string{"OPSBOT_TZ": "Mars/Olympus"}, []string{"OPSBOT_TZ", "Mars/Olympus"}},
+		{"half a WeCom setup", map[string]string{"OPSBOT_DB": db, "OPSBOT_WECOM_CORP_ID": "ww1"}, []string{"OPSBOT_WECOM_AGENT_ID", "OPSBOT_WECOM_AES_KEY"}},
+		{"bad agent id", map[string]string{"OPSBOT_WECOM_AGENT_ID": "abc"}, []string{"OPSBOT_WECOM_AGENT_ID", "abc"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, c.env, "", "chat", "--user", "nurse01")
+			if code == 0 {
+				t.Fatal("exit 0")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+			if strings.Contains(errs, "goroutine") || strings.Contains(errs, "panic") || strings.Contains(errs, "hunter2") {
+				t.Errorf("stderr shows a stack trace or a secret:\n%s", errs)
+			}
+		})
+	}
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "")
+	if code != 2 || !strings.Contains(out, "opsbot chat --user") {
+		t.Fatalf("no args: %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, nil, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "opsbot ") {
+		t.Fatalf("version: %d %s", code, out)
+	}
+	code, _, errs := runCLI(t, nil, "", "frobnicate")
+	if code != 2 || !strings.Contains(errs, "未知命令") {
+		t.Fatalf("unknown command: %d %s", code, errs)
+	}
+	env := map[string]string{"OPSBOT_DB": filepath.Join(t.TempDir(), "m.db")}
+	code, out, _ = runCLI(t, env, "", "migrate")
+	if code != 0 || !strings.Contains(out, "本次升级 2 步") {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, env, "", "migrate")
+	if code != 0 || !strings.Contains(out, "本次升级 0 步") {
+		t.Fatalf("second migrate: %d %s", code, out)
+	}
+}

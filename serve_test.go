@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"opsbot/bot"
+	"opsbot/bot/wecomtest"
+	"opsbot/kv"
+	"opsbot/models"
+	"opsbot/models/modelstest"
+)
+
+const (
+	testToken  = "QDG6eK"
+	testAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+)
+
+// servedOpsbot is `opsbot serve` running in-process against a fake WeCom.
+type servedOpsbot struct {
+	t      *testing.T
+	base   string
+	fake   *wecomtest.Server
+	crypto *bot.Crypto
+	env    map[string]string
+	stop   func() int
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// testEnv is the configuration of a served opsbot on SQLite and real Redis.
+func testEnv(t *testing.T, fake *wecomtest.Server) map[string]string {
+	ctx := context.Background()
+	r, err := kv.OpenRedis(ctx, modelstest.RedisURL(), "probe:")
+	if err != nil {
+		modelstest.Unreachable(t, "Redis", err)
+	}
+	r.Close()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return map[string]string{
+		"OPSBOT_DB":             filepath.Join(t.TempDir(), "opsbot.db"),
+		"OPSBOT_REDIS":          modelstest.RedisURL(),
+		"OPSBOT_REDIS_PREFIX":   "test:" + hex.EncodeToString(b) + ":",
+		"OPSBOT_HTTP_ADDR":      freeAddr(t),
+		"OPSBOT_LOG_LEVEL":      "warn",
+		"OPSBOT_WECOM_CORP_ID":  wecomtest.CorpID,
+		"OPSBOT_WECOM_AGENT_ID": fmt.Sprint(wecomtest.AgentID),
+		"OPSBOT_WECOM_SECRET":   wecomtest.Secret,
+		"OPSBOT_WECOM_TOKEN":    testToken,
+		"OPSBOT_WECOM_AES_KEY":  testAESKey,
+		"OPSBOT_WECOM_API_BASE": fake.URL,
+		"OPSBOT_STAFF_FILE":     "configs/staff.example.yaml",
+		"OPSBOT_ONCALL_FILE":    "configs/oncall.example.yaml",
+	}
+}
+
+func startServe(t *testing.T, env map[string]string, fake *wecomtest.Server) *servedOpsbot {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	}()
+	s := &servedOpsbot{t: t, base: "http://" + env["OPSBOT_HTTP_ADDR"], fake: fake, env: env}
+	s.crypto, _ = bot.NewCrypto(testToken, testAESKey, wecomtest.CorpID)
+	stopped := false
+	s.stop = func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not stop within 20s of SIGTERM")
+			return -1
+		}
+	}
+	t.Cleanup(func() { s.stop() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready: %v %s", err, errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// post delivers one encrypted callback and returns the status.
+func (s *servedOpsbot) post(plain []byte) int {
+	s.t.Helper()
+	ts := fmt.Sprint(time.Now().Unix())
+	body, sig, err := s.crypto.Seal(plain, ts, "nonce1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	q := url.Values{"msg_signature": {sig}, "timestamp": {ts}, "nonce": {"nonce1"}}
+	resp, err := http.Post(s.base+"/wecom/callback?"+q.Encode(), "text/xml", bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// messagesTo returns the texts the fake WeCom got for user.
+func (s *servedOpsbot) messagesTo(user string) []wecomtest.SentMessage {
+	var out []wecomtest.SentMessage
+	for _, m := range s.fake.Messages() {
+		for _, to := range m.To {
+			if to == user {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// waitFor polls until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+func openTestStore(t *testing.T, env map[string]string) *models.Store {
+	t.Helper()
+	s, err := models.Open(context.Background(), "sqlite", env["OPSBOT_DB"], models.Options{SLA: modelstest.DefaultSLA(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func countTickets(t *testing.T, s *models.Store) int {
+	var ts []models.Ticket
+	if err := s.View(context.Background(), func(tx *models.Tx) error {
+		var err error
+		ts, err = tx.Tickets(models.TicketFilter{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return len(ts)
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	fake := wecomtest.New()
+	defer fake.Close()
+	env := testEnv(t, fake)
+
+	// A message accepted before a crash and never processed.
+	pre := openTestStore(t, env)
+	if _, err := pre.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	orphan := bot.Incoming{Key: "msg:900", User: "nurse02", Type: "text", Text: "检验系统打不开，检验科", MsgID: "900", CreateTime: time.Now()}
+	app := &app{store: pre}
+	if err := app.accept(context.Background(), orphan); err != nil {
+		t.Fatal(err)
+	}
+
+	s := startServe(t, env, fake)
+
+	// The crashed message is processed at start.
+	waitFor(t, "the reply to the message left by the crash", func() bool { return len(s.messagesTo("nurse02")) == 1 })
+	if got := s.messagesTo("nurse02")[0].Text; !strings.Contains(got, "已登记工单 #1") {
+		t.Fatalf("reply to the recovered message: %q", got)
+	}
+
+	// One report delivered four times, two of them at once.
+	report := wecomtest.TextXML("nurse01", wecomtest.AgentID, 1001, "报修 门诊收费 3号窗口打印不了发票", time.Now())
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	for i := range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[i] = s.post(report) }()
+	}
+	wg.Wait()
+	codes[2] = s.post(report)
+	time.Sleep(300 * time.Millisecond)
+	codes[3] = s.post(report)
+	for i, c := range codes {
+		if c != 200 {
+			t.Fatalf("delivery %d answered %d", i, c)
+		}
+	}
+	waitFor(t, "the reply to nurse01", func() bool { return len(s.messagesTo("nurse01")) >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	replies := s.messagesTo("nurse01")
+	if len(replies) != 1 || !strings.Contains(replies[0].Text, "已登记工单 #2") {
+		t.Fatalf("nurse01 got %d replies: %+v", len(replies), replies)
+	}
+	if n := countTickets(t, pre); n != 2 {
+		t.Fatalf("%d tickets, want 2", n)
+	}
+
+	// The engineer claims and resolves; the reporter gets a card and clicks it.
+	if c := s.post(wecomtest.TextXML("zhangsan", wecomtest.AgentID, 1002, "接单 2", time.Now())); c != 200 {
+		t.Fatal(c)
+	}
+	if c := s.post(wecomtest.TextXML("zhangsan", wecomtest.AgentID, 1003, "解决 2 重装打印驱动", time.Now())); c != 200 {
+		t.Fatal(c)
+	}
+	var card wecomtest.SentMessage
+	waitFor(t, "the confirmation card", func() bool {
+		for _, m := range s.messagesTo("nurse01") {
+			if m.MsgType == "template_card" {
+				card = m
+				return true
+			}
+		}
+		return false
+	})
+	if card.ResponseCode == "" || !strings.Contains(card.Text, "工单 #2 已处理") {
+		t.Fatalf("card %+v", card)
+	}
+	click := wecomtest.CardEventXML("nurse01", wecomtest.AgentID, time.Now(), card.TaskID, "confirm:2:yes", card.ResponseCode)
+	if c := s.post(click); c != 200 {
+		t.Fatal(c)
+	}
+	s.post(click) // WeCom's retry of the click changes nothing
+	waitFor(t, "update_template_card", func() bool { return len(fake.CallsTo("message/update_template_card")) == 1 })
+	up := fake.CallsTo("message/update_template_card")[0]
+	if up.Body["response_code"] != card.ResponseCode {
+		t.Fatalf("update_template_card body %+v", up.Body)
+	}
+	waitFor(t, "the closing reply", func() bool {
+		for _, m := range s.messagesTo("nurse01") {
+			if strings.Contains(m.Text, "工单 #2 已关闭") {
+				return true
+			}
+		}
+		return false
+	})
+	var closed *models.Ticket
+	pre.View(context.Background(), func(tx *models.Tx) error { closed, _ = tx.Ticket(2); return nil })
+	if closed.Status != models.StatusClosed || !closed.Confirmed {
+		t.Fatalf("ticket after the click: %+v", closed)
+	}
+
+	// Health and metrics.
+	for _, path := range []string{"/healthz", "/metrics"} {
+		resp, err := http.Get(s.base + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited %d after SIGTERM", code)
+	}
+}

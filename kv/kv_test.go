@@ -1,0 +1,114 @@
+package kv_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"opsbot/kv"
+)
+
+// stores runs the same test against the in-process store and real Redis.
+func stores(t *testing.T, body func(t *testing.T, s kv.Store, wait func(time.Duration))) {
+	t.Run("memory", func(t *testing.T) {
+		var mu sync.Mutex
+		now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+		m := kv.NewMemory(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+		body(t, m, func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() })
+	})
+	t.Run("redis", func(t *testing.T) {
+		url := os.Getenv("OPSBOT_TEST_REDIS")
+		if url == "" {
+			url = "redis://127.0.0.1:6379/0"
+		}
+		b := make([]byte, 6)
+		rand.Read(b)
+		r, err := kv.OpenRedis(context.Background(), url, "test:"+hex.EncodeToString(b)+":")
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("Redis is required in CI: %v", err)
+			}
+			t.Skipf("Redis unreachable: %v", err)
+		}
+		t.Cleanup(func() { r.Close() })
+		body(t, r, time.Sleep)
+	})
+}
+
+func TestSetNXGetDelAndExpiry(t *testing.T) {
+	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		ok, err := s.SetNX(ctx, "k", "1", 300*time.Millisecond)
+		if err != nil || !ok {
+			t.Fatalf("first SetNX %v %v", ok, err)
+		}
+		if ok, _ := s.SetNX(ctx, "k", "2", time.Second); ok {
+			t.Fatal("second SetNX set an existing key")
+		}
+		if v, ok, _ := s.Get(ctx, "k"); !ok || v != "1" {
+			t.Fatalf("Get %q %v", v, ok)
+		}
+		wait(400 * time.Millisecond)
+		if _, ok, _ := s.Get(ctx, "k"); ok {
+			t.Fatal("key outlived its TTL")
+		}
+		s.Set(ctx, "p", "x", 0)
+		s.Del(ctx, "p", "missing")
+		if _, ok, _ := s.Get(ctx, "p"); ok {
+			t.Fatal("Del left the key")
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestLockHasOneOwner(t *testing.T) {
+	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		if ok, _ := s.Lock(ctx, "job", "a", 300*time.Millisecond); !ok {
+			t.Fatal("a could not lock")
+		}
+		if ok, _ := s.Lock(ctx, "job", "b", time.Second); ok {
+			t.Fatal("b took a held lock")
+		}
+		if ok, _ := s.Lock(ctx, "job", "a", 300*time.Millisecond); !ok {
+			t.Fatal("a could not extend its own lock")
+		}
+		s.Unlock(ctx, "job", "b") // not b's: no effect
+		if ok, _ := s.Lock(ctx, "job", "b", time.Second); ok {
+			t.Fatal("b's unlock released a's lock")
+		}
+		wait(400 * time.Millisecond)
+		if ok, _ := s.Lock(ctx, "job", "b", time.Second); !ok {
+			t.Fatal("an expired lock was not free")
+		}
+		s.Unlock(ctx, "job", "b")
+		if ok, _ := s.Lock(ctx, "job", "a", time.Second); !ok {
+			t.Fatal("released lock not free")
+		}
+	})
+}
+
+func TestAllowSlidingWindow(t *testing.T) {
+	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		for i := range 3 {
+			if ok, _, err := s.Allow(ctx, "rate", 3, 500*time.Millisecond); !ok || err != nil {
+				t.Fatalf("event %d refused: %v", i, err)
+			}
+		}
+		ok, waitFor, _ := s.Allow(ctx, "rate", 3, 500*time.Millisecond)
+		if ok || waitFor <= 0 || waitFor > 500*time.Millisecond {
+			t.Fatalf("fourth event: ok=%v wait=%v", ok, waitFor)
+		}
+		wait(600 * time.Millisecond)
+		if ok, _, _ := s.Allow(ctx, "rate", 3, 500*time.Millisecond); !ok {
+			t.Fatal("window did not slide")
+		}
+	})
+}

@@ -1,0 +1,248 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"opsbot/bot"
+	"opsbot/bot/wecomtest"
+	"opsbot/configs"
+	"opsbot/kv"
+	"opsbot/models"
+	"opsbot/models/modelstest"
+	"opsbot/outbox"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type rig struct {
+	t      *testing.T
+	store  *models.Store
+	fake   *wecomtest.Server
+	clock  *clock
+	sender *outbox.Sender
+	wecom  *outbox.WeCom
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, modelstest.Shanghai)}
+	store := modelstest.SQLite(t, models.Options{Now: c.Now})
+	roster, _ := configs.LoadStaff("")
+	if _, err := store.SyncStaff(context.Background(), roster, nil); err != nil {
+		t.Fatal(err)
+	}
+	fake := wecomtest.New()
+	t.Cleanup(fake.Close)
+	mem := kv.NewMemory(c.Now)
+	client, err := bot.NewClient(bot.ClientConfig{CorpID: wecomtest.CorpID, AgentID: wecomtest.AgentID, Secret: wecomtest.Secret, APIBase: fake.URL, Cache: mem, Limits: bot.Limits{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &outbox.WeCom{Client: client}
+	s := &outbox.Sender{Store: store, Deliverer: w, KV: mem, Limits: outbox.WeComLimits, MaxAttempts: 3,
+		Backoff: func(n int) time.Duration { return time.Duration(n) * time.Minute }}
+	return &rig{t: t, store: store, fake: fake, clock: c, sender: s, wecom: w}
+}
+
+func (r *rig) queue(msgs ...models.Message) {
+	r.t.Helper()
+	if err := r.store.Update(context.Background(), func(tx *models.Tx) error {
+		for _, m := range msgs {
+			if err := tx.Send(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) run() int {
+	r.t.Helper()
+	n, err := r.sender.RunOnce(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return n
+}
+
+func (r *rig) row(key string) models.OutboxMessage {
+	r.t.Helper()
+	m, err := r.store.OutboxByKey(context.Background(), key)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return m
+}
+
+func TestDeliversOnceAndKeysAreIdempotent(t *testing.T) {
+	r := newRig(t)
+	r.queue(models.Message{To: "nurse01", Text: "已登记工单 #1", Key: "a"}, models.Message{To: "nurse01", Text: "重复", Key: "a"})
+	if n := r.run(); n != 1 {
+		t.Fatalf("sent %d, want 1", n)
+	}
+	if n := r.run(); n != 0 {
+		t.Fatalf("second run sent %d", n)
+	}
+	msgs := r.fake.Messages()
+	if len(msgs) != 1 || msgs[0].Text != "已登记工单 #1" || msgs[0].To[0] != "nurse01" {
+		t.Fatalf("fake got %+v", msgs)
+	}
+	if m := r.row("a"); m.Status != models.OutboxSent || m.SentAt == nil {
+		t.Fatalf("row %+v", m)
+	}
+}
+
+func TestRetryableErrorsAreRetriedWithBackoff(t *testing.T) {
+	for _, inject := range []struct {
+		name string
+		do   func(f *wecomtest.Server)
+	}{
+		{"system busy -1", func(f *wecomtest.Server) { f.Fail("message/send", -1, 1) }},
+		{"frequency 45009", func(f *wecomtest.Server) { f.Fail("message/send", 45009, 1) }},
+		{"HTTP 502", func(f *wecomtest.Server) { f.FailHTTP("message/send", 502, 1) }},
+	} {
+		t.Run(inject.name, func(t *testing.T) {
+			r := newRig(t)
+			inject.do(r.fake)
+			r.queue(models.Message{To: "nurse01", Text: "hi", Key: "k"})
+			if n := r.run(); n != 0 {
+				t.Fatal("sent despite the error")
+			}
+			m := r.row("k")
+			if m.Status != models.OutboxPending || m.Attempts != 1 || !m.NextAttempt.Equal(r.clock.Now().Add(time.Minute)) || m.LastError == "" {
+				t.Fatalf("after failure: %+v", m)
+			}
+			if n := r.run(); n != 0 {
+				t.Fatal("retried before the backoff")
+			}
+			r.clock.Add(time.Minute)
+			if n := r.run(); n != 1 {
+				t.Fatal("not retried after the backoff")
+			}
+			if len(r.fake.Messages()) != 1 {
+				t.Fatalf("fake got %d messages", len(r.fake.Messages()))
+			}
+		})
+	}
+}
+
+func TestGivingUpTellsTheSupervisor(t *testing.T) {
+	r := newRig(t)
+	r.fake.Fail("message/send", -1, 3)
+	r.queue(models.Message{To: "nurse01", Text: "hi", Key: "k", TicketID: 7})
+	for range 3 {
+		r.run()
+		r.clock.Add(10 * time.Minute)
+	}
+	if m := r.row("k"); m.Status != models.OutboxFailed || m.Attempts != 3 {
+		t.Fatalf("row %+v", m)
+	}
+	r.run()
+	var alert string
+	for _, m := range r.fake.Messages() {
+		if m.To[0] == "zhaoliu" {
+			alert = m.Text
+		}
+	}
+	if !strings.Contains(alert, "工单 #7 的一条消息未能送达 nurse01") {
+		t.Fatalf("supervisor alert %q", alert)
+	}
+}
+
+func TestPermanentErrorFailsAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.fake.AddUser("zhaoliu", "赵六")
+	r.queue(models.Message{To: "ghost", Text: "hi", Key: "k"})
+	r.run()
+	if m := r.row("k"); m.Status != models.OutboxFailed || m.Attempts != 1 {
+		t.Fatalf("unknown user: %+v", m)
+	}
+}
+
+func TestPerRecipientLimitHoldsTheExcess(t *testing.T) {
+	r := newRig(t)
+	var msgs []models.Message
+	for i := range 35 {
+		msgs = append(msgs, models.Message{To: "zhangsan", Text: fmt.Sprint("提醒 ", i), Key: fmt.Sprint("z", i)})
+	}
+	msgs = append(msgs, models.Message{To: "lisi", Text: "别人的", Key: "l"})
+	r.queue(msgs...)
+	if n := r.run(); n != 31 {
+		t.Fatalf("sent %d, want 30 to zhangsan and 1 to lisi", n)
+	}
+	held := r.row("z34")
+	if held.Status != models.OutboxPending || held.Attempts != 0 || !held.NextAttempt.After(r.clock.Now()) {
+		t.Fatalf("held row %+v", held)
+	}
+	r.clock.Add(61 * time.Second)
+	if n := r.run(); n != 5 {
+		t.Fatalf("after a minute sent %d, want 5", n)
+	}
+}
+
+func TestCardsAndOpsGroup(t *testing.T) {
+	r := newRig(t)
+	card := &models.Card{TaskID: "confirm-3", Title: "工单 #3 已处理，请确认", Buttons: []models.CardButton{{Key: "confirm:3:yes", Text: "已解决"}}}
+	r.queue(models.Message{To: "nurse01", Card: card, Key: "c"}, models.Message{To: models.OpsGroup, Text: "【高优先级】新工单", Key: "g"})
+	// No group configured: ops messages go to the supervisors.
+	r.wecom.Fallback = func(context.Context) ([]string, error) { return []string{"zhaoliu"}, nil }
+	r.run()
+	m := r.row("c")
+	if m.ResponseCode == "" {
+		t.Fatalf("card row kept no response code: %+v", m)
+	}
+	var sawCard, sawOps bool
+	for _, s := range r.fake.Messages() {
+		if s.MsgType == "template_card" && s.TaskID == fmt.Sprintf("confirm-3-%d", m.ID) {
+			sawCard = true
+		}
+		if s.To != nil && s.To[0] == "zhaoliu" && strings.Contains(s.Text, "高优先级") {
+			sawOps = true
+		}
+	}
+	if !sawCard || !sawOps {
+		t.Fatalf("card %v ops %v: %+v", sawCard, sawOps, r.fake.Messages())
+	}
+	r.wecom.OpsChatID = "chat-ops"
+	r.queue(models.Message{To: models.OpsGroup, Text: "第二条", Key: "g2"})
+	r.run()
+	if calls := r.fake.CallsTo("appchat/send"); len(calls) != 1 || calls[0].Body["chatid"] != "chat-ops" {
+		t.Fatalf("appchat/send calls %+v", calls)
+	}
+}
+
+func TestPhoneGatewayRoute(t *testing.T) {
+	r := newRig(t)
+	var got []string
+	var mu sync.Mutex
+	gw := httptestGateway(t, func(body string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, body)
+		if len(got) == 1 {
+			return 503
+		}
+		return 200
+	})
+	r.sender.Deliverer = outbox.Route{WeCom: r.wecom, Phone: &outbox.PhoneGateway{URL: gw, Token: "t0k"}}
+	r.queue(models.Message{To: "phone:13800000001", Text: "【非工作时间紧急故障】#5", TicketID: 5, Key: "p"})
+	r.run()
+	r.clock.Add(time.Minute)
+	r.run()
+	if m := r.row("p"); m.Status != models.OutboxSent || len(got) != 2 || !strings.Contains(got[1], `"to":"13800000001"`) || !strings.Contains(got[1], `"ticket":5`) {
+		t.Fatalf("row %+v, gateway got %v", m, got)
+	}
+}

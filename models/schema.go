@@ -33,3 +33,8 @@ func (s *Store) Columns(ctx context.Context) ([]string, error) {
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
+
+// Raw runs a read-only query into dest; tests and reports use it.
+func (s *Store) Raw(ctx context.Context, dest any, sql string, args ...any) error {
+	return s.db.WithContext(ctx).Raw(sql, args...).Scan(dest).Error
+}

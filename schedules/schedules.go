@@ -35,6 +35,8 @@ type Deps struct {
 type Jobs struct {
 	Deps
 	loc *time.Location
+	// beforeCommit lets a test kill a sweep half-way through.
+	beforeCommit func() error
 }
 
 // Job is one row of the job table.

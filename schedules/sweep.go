@@ -60,6 +60,11 @@ func (j *Jobs) handleDue(tx *models.Tx, items []models.DueItem) error {
 			return err
 		}
 	}
+	if j.beforeCommit != nil {
+		if err := j.beforeCommit(); err != nil {
+			return err
+		}
+	}
 	people := make([]string, 0, len(byPerson))
 	for p := range byPerson {
 		people = append(people, p)

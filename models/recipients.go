@@ -6,12 +6,50 @@ import (
 	"opsbot/configs"
 )
 
+// Team is the staff as of one transaction, read once, so that a sweep
+// resolving hundreds of reminders does not ask the database each time.
+type Team struct {
+	byID map[string]Staff
+	all  []Staff
+	tx   *Tx
+}
+
+// Team reads the whole staff table.
+func (tx *Tx) Team() (*Team, error) {
+	var all []Staff
+	if err := tx.db.Order("user_id").Find(&all).Error; err != nil {
+		return nil, wrap("team", err)
+	}
+	tm := &Team{byID: make(map[string]Staff, len(all)), all: all, tx: tx}
+	for _, s := range all {
+		tm.byID[s.UserID] = s
+	}
+	return tm, nil
+}
+
+// Member returns the staff member with userID.
+func (tm *Team) Member(userID string) (Staff, bool) {
+	s, ok := tm.byID[userID]
+	return s, ok
+}
+
+// available lists the staff of role who can take work now.
+func (tm *Team) available(role Role) []string {
+	var ids []string
+	for _, s := range tm.all {
+		if s.Role == role && s.Available(tm.tx.now) {
+			ids = append(ids, s.UserID)
+		}
+	}
+	return ids
+}
+
 // Recipients turns the roles a reminder level names into people: the
 // ticket's engineer, the on-call engineers (onCall, from the rota), the
 // supervisors, the account managers, or the ops group. Nobody is left
 // without a reader: an unassigned ticket's "assignee" reminder goes to the
 // on-call engineers, and with nobody on call to the supervisors.
-func (tx *Tx) Recipients(roles []string, t *Ticket, onCall []string) ([]string, error) {
+func (tm *Team) Recipients(roles []string, t *Ticket, onCall []string) []string {
 	var out []string
 	add := func(ids ...string) {
 		for _, id := range ids {
@@ -20,53 +58,44 @@ func (tx *Tx) Recipients(roles []string, t *Ticket, onCall []string) ([]string, 
 			}
 		}
 	}
-	staffWith := func(role Role) ([]string, error) {
-		list, err := tx.ListStaff(role)
-		var ids []string
-		for _, s := range list {
-			if s.Available(tx.now) {
-				ids = append(ids, s.UserID)
-			}
-		}
-		return ids, err
-	}
-	onCallNow := func() ([]string, error) {
+	onCallNow := func() []string {
 		var ids []string
 		for _, id := range onCall {
-			if s, ok, err := tx.StaffMember(id); err != nil {
-				return nil, err
-			} else if ok && s.Available(tx.now) {
+			if s, ok := tm.byID[id]; ok && s.Available(tm.tx.now) {
 				ids = append(ids, id)
 			}
 		}
 		if len(ids) > 0 {
-			return ids, nil
+			return ids
 		}
-		return staffWith(RoleSupervisor)
+		return tm.available(RoleSupervisor)
 	}
 	for _, role := range roles {
-		var ids []string
-		var err error
 		switch role {
 		case configs.ToAssignee:
 			if t.AssigneeID != "" {
-				ids = []string{t.AssigneeID}
+				add(t.AssigneeID)
 			} else {
-				ids, err = onCallNow()
+				add(onCallNow()...)
 			}
 		case configs.ToOnCall:
-			ids, err = onCallNow()
+			add(onCallNow()...)
 		case configs.ToSupervisor:
-			ids, err = staffWith(RoleSupervisor)
+			add(tm.available(RoleSupervisor)...)
 		case configs.ToAccountManager:
-			ids, err = staffWith(RoleAccountManager)
+			add(tm.available(RoleAccountManager)...)
 		case configs.ToOps:
-			ids = []string{OpsGroup}
+			add(OpsGroup)
 		}
-		if err != nil {
-			return nil, err
-		}
-		add(ids...)
 	}
-	return out, nil
+	return out
+}
+
+// Recipients is Team.Recipients for a single use.
+func (tx *Tx) Recipients(roles []string, t *Ticket, onCall []string) ([]string, error) {
+	tm, err := tx.Team()
+	if err != nil {
+		return nil, err
+	}
+	return tm.Recipients(roles, t, onCall), nil
 }

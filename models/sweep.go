@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -47,36 +48,36 @@ func (s *Store) Sweep(ctx context.Context, limit int, handle func(tx *Tx, items 
 		}
 		n = len(ts)
 		var items []DueItem
+		var rows []reminderRow
 		for i := range ts {
 			t := &ts[i]
 			due, _ := s.rem.Check(t, tx.now)
 			for _, d := range due {
+				items = append(items, DueItem{Ticket: *t, Due: d})
 				if d.Clock == ClockConfirm {
-					items = append(items, DueItem{Ticket: *t, Due: d})
 					continue
 				}
-				row := reminderRow{TicketID: t.ID, Clock: d.Clock, Level: d.Level, Name: d.Name, Recipients: strings.Join(d.To, ","), DueAt: d.At.UTC(), SentAt: tx.now}
-				res := tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-				if res.Error != nil {
-					return res.Error
-				}
+				rows = append(rows, reminderRow{TicketID: t.ID, Clock: d.Clock, Level: d.Level, Name: d.Name, Recipients: strings.Join(d.To, ","), DueAt: d.At.UTC(), SentAt: tx.now})
 				markSent(t, d.Clock, d.Level)
-				if res.RowsAffected == 1 {
-					items = append(items, DueItem{Ticket: *t, Due: d})
+			}
+		}
+		// The row locks make the bits authoritative, so the batch normally
+		// inserts every row; if any was recorded already, fall back to one
+		// by one and drop what another run has sent.
+		if len(rows) > 0 {
+			res := tx.db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500)
+			if res.Error != nil {
+				return res.Error
+			}
+			if int(res.RowsAffected) != len(rows) {
+				var err error
+				if items, err = tx.dropRecorded(items); err != nil {
+					return err
 				}
 			}
-			_, next := s.rem.Check(t, tx.now)
-			var nextAt *time.Time
-			if !next.IsZero() {
-				u := next.UTC()
-				nextAt = &u
-			}
-			if err := tx.db.Model(&Ticket{}).Where("id = ?", t.ID).Updates(map[string]any{
-				"remind_response": t.RemindResponse, "remind_onsite": t.RemindOnsite,
-				"remind_resolution": t.RemindResolution, "next_check_at": nextAt,
-			}).Error; err != nil {
-				return err
-			}
+		}
+		if err := tx.saveChecks(ts); err != nil {
+			return err
 		}
 		if len(items) == 0 {
 			return nil
@@ -96,11 +97,73 @@ func (tx *Tx) AutoClose(id int64) (*Ticket, error) {
 // SystemActor is the actor of what opsbot does on its own.
 const SystemActor = "opsbot"
 
-// RecordSystem writes an event opsbot itself caused (a reminder went out).
-func (tx *Tx) RecordSystem(id int64, act Action, note string) error {
-	var t Ticket
-	if err := tx.db.Select("id", "status").Take(&t, id).Error; err != nil {
-		return wrap("record", err)
+// Remarks are events opsbot itself caused (reminders that went out),
+// written together.
+type Remark struct {
+	Ticket *Ticket
+	Action Action
+	Note   string
+}
+
+// RecordSystem writes the remarks in one statement.
+func (tx *Tx) RecordSystem(remarks []Remark) error {
+	if len(remarks) == 0 {
+		return nil
 	}
-	return tx.addEvent(id, Actor{UserID: SystemActor}, act, t.Status, t.Status, note)
+	evs := make([]TicketEvent, len(remarks))
+	for i, r := range remarks {
+		evs[i] = TicketEvent{TicketID: r.Ticket.ID, At: tx.now, Actor: SystemActor, Action: r.Action, From: r.Ticket.Status, To: r.Ticket.Status, Note: r.Note}
+	}
+	return wrap("record", tx.db.CreateInBatches(evs, 500).Error)
+}
+
+// dropRecorded keeps the items whose reminder row this transaction wrote:
+// its rows carry this transaction's sent_at.
+func (tx *Tx) dropRecorded(items []DueItem) ([]DueItem, error) {
+	var keep []DueItem
+	for _, it := range items {
+		if it.Due.Clock == ClockConfirm {
+			keep = append(keep, it)
+			continue
+		}
+		var r reminderRow
+		err := tx.db.Where("ticket_id = ? AND clock = ? AND level = ?", it.Ticket.ID, it.Due.Clock, it.Due.Level).Take(&r).Error
+		if err != nil {
+			return nil, err
+		}
+		if r.SentAt.Equal(tx.now) {
+			keep = append(keep, it)
+		}
+	}
+	return keep, nil
+}
+
+// saveChecks writes the reminder bits and next check of swept tickets in
+// one statement (one round trip instead of one per ticket).
+func (tx *Tx) saveChecks(ts []Ticket) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(ts)*5)
+	ts0 := "CAST(? AS TIMESTAMPTZ)"
+	if tx.s.driver == "sqlite" {
+		ts0 = "?"
+	}
+	b.WriteString("WITH v(id, rr, ro, rs, nx) AS (VALUES ")
+	for i := range ts {
+		t := &ts[i]
+		_, next := tx.s.rem.Check(t, tx.now)
+		var nextAt any
+		if !next.IsZero() {
+			nextAt = next.UTC()
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), %s)", ts0)
+		args = append(args, t.ID, t.RemindResponse, t.RemindOnsite, t.RemindResolution, nextAt)
+	}
+	b.WriteString(") UPDATE tickets SET remind_response = v.rr, remind_onsite = v.ro, remind_resolution = v.rs, next_check_at = v.nx FROM v WHERE tickets.id = v.id")
+	return wrap("save checks", tx.db.Exec(b.String(), args...).Error)
 }

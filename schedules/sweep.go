@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"opsbot/models"
 )
@@ -37,7 +38,12 @@ type line struct {
 func (j *Jobs) handleDue(tx *models.Tx, items []models.DueItem) error {
 	now := tx.Now()
 	onCall := models.OnCallAt(j.OnCall, now, j.loc)
+	team, err := tx.Team()
+	if err != nil {
+		return err
+	}
 	byPerson := map[string][]line{}
+	var remarks []models.Remark
 	for _, it := range items {
 		t := it.Ticket
 		if it.Due.Clock == models.ClockConfirm {
@@ -46,19 +52,16 @@ func (j *Jobs) handleDue(tx *models.Tx, items []models.DueItem) error {
 			}
 			continue
 		}
-		to, err := tx.Recipients(it.Due.To, &t, onCall)
-		if err != nil {
-			return err
-		}
-		text := j.reminderText(tx, &t, it.Due)
+		to := team.Recipients(it.Due.To, &t, onCall)
+		text := j.reminderText(team, now, &t, it.Due)
 		key := fmt.Sprintf("%d:%s:%d", t.ID, it.Due.Clock, it.Due.Level)
 		for _, p := range to {
 			byPerson[p] = append(byPerson[p], line{key, text})
 		}
-		note := fmt.Sprintf("%s → %s", it.Due.Name, strings.Join(to, "、"))
-		if err := tx.RecordSystem(t.ID, models.ActRemind, note); err != nil {
-			return err
-		}
+		remarks = append(remarks, models.Remark{Ticket: &it.Ticket, Action: models.ActRemind, Note: fmt.Sprintf("%s → %s", it.Due.Name, strings.Join(to, "、"))})
+	}
+	if err := tx.RecordSystem(remarks); err != nil {
+		return err
 	}
 	if j.beforeCommit != nil {
 		if err := j.beforeCommit(); err != nil {
@@ -102,14 +105,11 @@ func digest(to string, lines []line) models.Message {
 }
 
 // reminderText says what is due, by when, and what to do.
-func (j *Jobs) reminderText(tx *models.Tx, t *models.Ticket, d models.Due) string {
-	now := tx.Now()
+func (j *Jobs) reminderText(team *models.Team, now time.Time, t *models.Ticket, d models.Due) string {
 	sum := models.Summary(t, j.Catalog)
 	owner := ""
-	if t.AssigneeID != "" {
-		if s, ok, _ := tx.StaffMember(t.AssigneeID); ok {
-			owner = "，负责人 " + s.Name
-		}
+	if s, ok := team.Member(t.AssigneeID); ok {
+		owner = "，负责人 " + s.Name
 	}
 	switch d.Clock {
 	case models.ClockResponse:

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"opsbot/bot"
+	"opsbot/configs"
 	"opsbot/kv"
 )
 
@@ -53,5 +56,30 @@ func cmdWeCom(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "已创建群聊“%s”，chatid：%s\n请设置 OPSBOT_WECOM_OPS_CHAT_ID=%s（或配置文件 wecom.ops_chat_id）后重启 opsbot。\n", *name, id, id)
+	return nil
+}
+
+// cmdHealthcheck asks the local server's /healthz; Docker's HEALTHCHECK
+// runs it inside an image that has no curl.
+func cmdHealthcheck(ctx context.Context, e env, _ []string) error {
+	cfg, err := configs.Load(e.getenv)
+	if err != nil {
+		return err
+	}
+	addr := cfg.HTTPAddr
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz: HTTP %d", resp.StatusCode)
+	}
 	return nil
 }

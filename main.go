@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// The hospital's zone must load on any machine, even without tzdata.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate": cmdMigrate,
 		"sla":     cmdSLA,
 		"wecom":   cmdWeCom,
+		// healthcheck lets a container without curl probe /healthz.
+		"healthcheck": cmdHealthcheck,
 	}
 	f, ok := commands[cmd]
 	if !ok {

@@ -100,13 +100,14 @@ type Ticket struct {
 // Default returns the configuration opsbot runs with when told nothing.
 func Default() Config {
 	return Config{
-		HTTPAddr:  ":8080",
-		TZ:        "Asia/Shanghai",
-		LogLevel:  "info",
-		WeCom:     WeCom{APIBase: "https://qyapi.weixin.qq.com"},
-		SLA:       DefaultSLA(),
-		Reminders: DefaultReminders(),
-		Intake:    Intake{Expiry: Duration(30 * time.Minute)},
+		HTTPAddr:    ":8080",
+		RedisPrefix: "opsbot:",
+		TZ:          "Asia/Shanghai",
+		LogLevel:    "info",
+		WeCom:       WeCom{APIBase: "https://qyapi.weixin.qq.com"},
+		SLA:         DefaultSLA(),
+		Reminders:   DefaultReminders(),
+		Intake:      Intake{Expiry: Duration(30 * time.Minute)},
 		Ticket: Ticket{
 			AutoClose:     Duration(72 * time.Hour),
 			HurryInterval: Duration(30 * time.Minute),

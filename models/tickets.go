@@ -82,7 +82,7 @@ func (tx *Tx) CreateTicket(in NewTicket, actor Actor) (t *Ticket, created bool, 
 		t.DueOnsite = &o
 	}
 	if in.Kind == KindPolicy && in.PolicyDue != nil {
-		t.DueResolution = in.PolicyDue.UTC()
+		t.DueResolution = tx.s.sla.PolicyDue(*in.PolicyDue).UTC()
 	}
 	if in.SourceKey != "" {
 		k := in.SourceKey

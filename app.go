@@ -28,6 +28,8 @@ type app struct {
 	oncall   configs.OnCall
 	handlers *handlers.Handlers
 	jobs     *schedules.Jobs
+	// clock is time.Now; tests move it.
+	clock func() time.Time
 }
 
 // loadConfig reads and validates the configuration.
@@ -180,4 +182,9 @@ func (a *app) close() {
 }
 
 // now is the wall clock in the hospital's zone.
-func (a *app) now() time.Time { return time.Now().In(a.cfg.Location()) }
+func (a *app) now() time.Time {
+	if a.clock != nil {
+		return a.clock().In(a.cfg.Location())
+	}
+	return time.Now().In(a.cfg.Location())
+}

@@ -8,8 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"opsbot/configs"
+	"opsbot/models"
 	"opsbot/models/modelstest"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // runCLI runs one opsbot command with env and stdin.
@@ -148,5 +154,43 @@ func TestUsageAndVersion(t *testing.T) {
 	code, out, _ = runCLI(t, env, "", "migrate")
 	if code != 0 || !strings.Contains(out, "本次升级 0 步") {
 		t.Fatalf("second migrate: %d %s", code, out)
+	}
+}
+
+func TestSLACommands(t *testing.T) {
+	code, out, errs := runCLI(t, nil, "", "sla", "due", "--priority", "high", "--at", "2026-09-30 17:00", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, w := range []string{`"response": "2026-09-30T18:00:00+08:00"`, `"onsite": "2026-09-30T19:00:00+08:00"`, `"resolve": "2026-10-08T17:00:00+08:00"`} {
+		if !strings.Contains(strings.ReplaceAll(out, `":"`, `": "`), w) {
+			t.Errorf("want %s in\n%s", w, out)
+		}
+	}
+	code, out, _ = runCLI(t, nil, "", "sla", "calendar", "2026-10")
+	if code != 0 || !strings.Contains(out, "2026-10-09") || !strings.Contains(out, "2026-10-10") || strings.Contains(out, "2026-10-05") {
+		t.Fatalf("calendar %d:\n%s", code, out)
+	}
+	code, _, errs = runCLI(t, nil, "", "sla", "due", "--priority", "urgent", "--at", "2026-09-30 17:00")
+	if code != 2 || !strings.Contains(errs, "例如") {
+		t.Fatalf("bad priority: %d %s", code, errs)
+	}
+}
+
+func TestCalendarWarningFromDecember(t *testing.T) {
+	cfg := configs.Default()
+	sla, err := models.LoadSLA(cfg.SLA, cfg.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"})
+	s := &server{app: &app{cfg: cfg, sla: sla}, calWarn: gauge}
+	s.clock = func() time.Time { return time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC) }
+	if w := s.calendarWarning(); w != "" || testutil.ToFloat64(gauge) != 0 {
+		t.Fatalf("2027 is known, yet: %q", w)
+	}
+	s.clock = func() time.Time { return time.Date(2027, 12, 5, 9, 0, 0, 0, time.UTC) }
+	if w := s.calendarWarning(); !strings.Contains(w, "2028 年法定节假日未知") || testutil.ToFloat64(gauge) != 1 {
+		t.Fatalf("December 2027 without 2028 data: %q", w)
 	}
 }

@@ -187,6 +187,11 @@ func countTickets(t *testing.T, s *models.Store) int {
 func TestServeEndToEnd(t *testing.T) {
 	fake := wecomtest.New()
 	defer fake.Close()
+	fake.AddDepartment(7, "门诊收费处")
+	fake.AddUser("nurse01", "王小红", 7)
+	for _, u := range []string{"nurse02", "zhangsan", "lisi", "wangwu", "zhaoliu", "qianqi"} {
+		fake.AddUser(u, u)
+	}
 	env := testEnv(t, fake)
 
 	// A message accepted before a crash and never processed.
@@ -233,6 +238,12 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if n := countTickets(t, pre); n != 2 {
 		t.Fatalf("%d tickets, want 2", n)
+	}
+	var second *models.Ticket
+	pre.View(context.Background(), func(tx *models.Tx) error { second, _ = tx.Ticket(2); return nil })
+	// Name and department come from the address list.
+	if second.ReporterName != "王小红" || second.Department != "门诊收费处" || second.Source != models.SourceWeCom {
+		t.Fatalf("reporter from the address list: %+v", second)
 	}
 
 	// The engineer claims and resolves; the reporter gets a card and clicks it.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -36,6 +37,10 @@ type StaffEntry struct {
 	Level   int      `yaml:"level"`
 	Phone   string   `yaml:"phone"`
 	Systems []string `yaml:"systems"`
+	// AwayFrom and AwayUntil (dates, both included) mark planned leave;
+	// the 请假 command does the same from chat.
+	AwayFrom  string `yaml:"away_from"`
+	AwayUntil string `yaml:"away_until"`
 	// Line is where the entry starts, for errors found later (unknown system).
 	Line int `yaml:"-"`
 }
@@ -88,9 +93,9 @@ func parseStaff(data []byte) ([]StaffEntry, error) {
 		if n.Kind == yaml.MappingNode {
 			for k := 0; k+1 < len(n.Content); k += 2 {
 				switch key := n.Content[k]; key.Value {
-				case "userid", "name", "role", "level", "phone", "systems":
+				case "userid", "name", "role", "level", "phone", "systems", "away_from", "away_until":
 				default:
-					errs = append(errs, fmt.Errorf("line %d: unknown key %q (allowed: userid, name, role, level, phone, systems)", key.Line, key.Value))
+					errs = append(errs, fmt.Errorf("line %d: unknown key %q (allowed: userid, name, role, level, phone, systems, away_from, away_until)", key.Line, key.Value))
 				}
 			}
 		}
@@ -122,6 +127,18 @@ func (e StaffEntry) check() error {
 		return fmt.Errorf("%s: level %d must be 1, 2 or 3", e.UserID, e.Level)
 	case e.Phone != "" && !phonePattern.MatchString(e.Phone):
 		return fmt.Errorf("%s: phone %q is not a phone number (quote it: \"13800000001\")", e.UserID, e.Phone)
+	case (e.AwayFrom == "") != (e.AwayUntil == ""):
+		return fmt.Errorf("%s: away_from and away_until go together", e.UserID)
+	}
+	if e.AwayFrom != "" {
+		from, err1 := time.Parse(time.DateOnly, e.AwayFrom)
+		until, err2 := time.Parse(time.DateOnly, e.AwayUntil)
+		switch {
+		case err1 != nil || err2 != nil:
+			return fmt.Errorf("%s: away_from/away_until must be dates like 2026-12-01", e.UserID)
+		case until.Before(from):
+			return fmt.Errorf("%s: away_until is before away_from", e.UserID)
+		}
 	}
 	return nil
 }

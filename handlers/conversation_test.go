@@ -423,3 +423,34 @@ func TestSameMessageTwiceHasOneEffect(t *testing.T) {
 func modelstest_loc() *time.Location { return monday9.Location() }
 
 var _ = strings.Contains
+
+func TestOnCallLeaveAndNightAlerts(t *testing.T) {
+	eachStore(t, func(t *testing.T, hs *harness) {
+		got := hs.say("nurse01", "值班")
+		want(t, got.text("nurse01"), "当前值班：张三 13800000001", "运维热线（7×24）：0370-0000000")
+		// Out of business hours (Monday 22:00) a high-priority fault goes to
+		// the on-call engineer at once, by WeCom and by phone.
+		hs.clock.Add(13 * time.Hour)
+		got = hs.say("nurse01", "全院HIS都登不上了，急诊挂号停了")
+		want(t, got.text("zhangsan"), "【非工作时间紧急故障】#1", "接单 1")
+		want(t, got.text("phone:13800000001"), "【非工作时间紧急故障】#1")
+		// In business hours no night alert.
+		hs.clock.Add(11 * time.Hour) // Tuesday 09:00
+		got = hs.say("nurse02", "全院HIS都登不上了，急诊挂号停了")
+		wantNot(t, got.text("zhangsan"), "非工作时间")
+		// Leave.
+		got = hs.say("zhangsan", "请假")
+		want(t, got.text("zhangsan"), "请写请假日期")
+		got = hs.say("zhangsan", "请假 12-02 12-03")
+		want(t, got.text("zhangsan"), "已登记您请假：12月2日 至 12月3日")
+		got = hs.say("wangwu", "请假 张三 明天")
+		want(t, got.text("wangwu"), "只能给自己请假")
+		got = hs.say("zhaoliu", "请假 王五 明天")
+		want(t, got.text("zhaoliu"), "已登记王五请假：12月2日")
+		want(t, got.text("wangwu"), "赵六 为您登记了请假")
+		got = hs.say("zhangsan", "销假")
+		want(t, got.text("zhangsan"), "已销假，张三 可以接单了")
+		got = hs.say("nurse01", "请假 明天")
+		want(t, got.text("nurse01"), "是服务工程师或服务主管或客户经理的命令")
+	})
+}

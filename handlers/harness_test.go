@@ -70,7 +70,11 @@ func newHarness(t *testing.T, open func(testing.TB, models.Options) *models.Stor
 		t.Fatal(err)
 	}
 	mem := kv.NewMemory(clock.Now)
-	h := handlers.New(handlers.Deps{Store: store, KV: mem, Catalog: cat, Config: cfg, Source: models.SourceChat})
+	oncall, err := configs.LoadOnCall("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(handlers.Deps{Store: store, KV: mem, Catalog: cat, Config: cfg, OnCall: oncall, PhoneGateway: true, Source: models.SourceChat})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return &harness{t: t, store: store, h: h, clock: clock, kv: mem, inbox: handlers.NewInbox(ctx, store, 1)}

@@ -71,7 +71,9 @@ func (h *Handlers) recognise(text string) (*intake, models.Recognition) {
 // reads like a fault: a report naming a system and a place becomes a ticket
 // at once; otherwise one short question at a time.
 func (h *Handlers) startReport(c *bot.Context, in *intake) error {
-	if in.Department == "" && in.Location == "" {
+	// The reporter's department from the address list says where they
+	// are when the text does not.
+	if in.Department == "" {
 		in.Department = department(c)
 	}
 	return h.advance(c, in)

@@ -211,7 +211,15 @@ func (s *Store) SyncStaff(ctx context.Context, roster configs.Roster, resolve fu
 			codes = append(codes, got...)
 		}
 		slices.Sort(codes)
-		listed[e.UserID] = Staff{UserID: e.UserID, Name: e.Name, Role: Role(e.Role), Level: e.Level, Phone: e.Phone, Systems: slices.Compact(codes), Active: true}
+		st := Staff{UserID: e.UserID, Name: e.Name, Role: Role(e.Role), Level: e.Level, Phone: e.Phone, Systems: slices.Compact(codes), Active: true}
+		if e.AwayFrom != "" {
+			loc := s.sla.Clock().Location()
+			from, _ := time.ParseInLocation(time.DateOnly, e.AwayFrom, loc)
+			until, _ := time.ParseInLocation(time.DateOnly, e.AwayUntil, loc)
+			f, u := from.UTC(), until.AddDate(0, 0, 1).UTC()
+			st.AwayFrom, st.AwayUntil = &f, &u
+		}
+		listed[e.UserID] = st
 	}
 	err := s.Update(ctx, func(tx *Tx) error {
 		var all []Staff
@@ -225,8 +233,11 @@ func (s *Store) SyncStaff(ctx context.Context, roster configs.Roster, resolve fu
 		for id, want := range listed {
 			prev, ok := known[id]
 			if ok {
-				want.AwayFrom, want.AwayUntil = prev.AwayFrom, prev.AwayUntil
-				if prev.Name == want.Name && prev.Role == want.Role && prev.Level == want.Level && prev.Phone == want.Phone && slices.Equal(prev.Systems, want.Systems) && prev.Active {
+				// Leave set in chat (请假) stays unless the roster sets its own.
+				if want.AwayFrom == nil {
+					want.AwayFrom, want.AwayUntil = prev.AwayFrom, prev.AwayUntil
+				}
+				if sameTime(prev.AwayFrom, want.AwayFrom) && sameTime(prev.AwayUntil, want.AwayUntil) && prev.Name == want.Name && prev.Role == want.Role && prev.Level == want.Level && prev.Phone == want.Phone && slices.Equal(prev.Systems, want.Systems) && prev.Active {
 					continue
 				}
 				res.Updated++
@@ -250,4 +261,8 @@ func (s *Store) SyncStaff(ctx context.Context, roster configs.Roster, resolve fu
 		return nil
 	})
 	return res, wrap("sync staff", err)
+}
+
+func sameTime(a, b *time.Time) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
 }

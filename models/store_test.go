@@ -167,6 +167,19 @@ func TestSyncStaffDeactivatesRemoved(t *testing.T) {
 		if err != nil || res != (models.SyncResult{}) {
 			t.Fatalf("second sync changed %+v %v", res, err)
 		}
+		// Planned leave in the roster.
+		roster.Staff[1].AwayFrom, roster.Staff[1].AwayUntil = "2026-11-30", "2026-12-01"
+		if res, err = s.SyncStaff(ctx, roster, nil); err != nil || res.Updated != 1 {
+			t.Fatalf("leave sync %+v %v", res, err)
+		}
+		s.View(ctx, func(tx *models.Tx) error {
+			st, _, _ := tx.StaffMember(roster.Staff[1].UserID)
+			mon := time.Date(2026, 11, 30, 9, 0, 0, 0, modelstest.Shanghai)
+			if !st.Away(mon) || !st.Away(mon.Add(38*time.Hour)) || st.Away(mon.Add(39*time.Hour)) {
+				t.Fatalf("roster leave %v–%v", st.AwayFrom, st.AwayUntil)
+			}
+			return nil
+		})
 		roster.Staff = roster.Staff[1:]
 		res, err = s.SyncStaff(ctx, roster, nil)
 		if err != nil || res.Deactivated != 1 {

@@ -312,15 +312,11 @@ func (c *Client) sendApp(ctx context.Context, m Outgoing) (SendResult, error) {
 	req := appMessage{ToUser: strings.Join(m.ToUsers, "|"), MsgType: m.MsgType, AgentID: c.agentID}
 	switch m.MsgType {
 	case MsgText, MsgMarkdown:
-		if strings.TrimSpace(m.Text) == "" {
-			return SendResult{}, fmt.Errorf("%w: empty %s", ErrBadMessage, m.MsgType)
+		body, err := textBody(m, maxAppText)
+		if err != nil {
+			return SendResult{}, err
 		}
-		body := &contentBody{Content: cut(m.Text, maxAppText)}
-		if m.MsgType == MsgText {
-			req.Text = body
-		} else {
-			req.Markdown = body
-		}
+		req.Text, req.Markdown = body.split(m.MsgType)
 	case MsgTextCard:
 		if err := checkTextCard(m.TextCard); err != nil {
 			return SendResult{}, err
@@ -361,15 +357,11 @@ func (c *Client) sendChat(ctx context.Context, m Outgoing) error {
 	req := chatMessage{ChatID: m.ChatID, MsgType: m.MsgType}
 	switch m.MsgType {
 	case MsgText, MsgMarkdown:
-		if strings.TrimSpace(m.Text) == "" {
-			return fmt.Errorf("%w: empty %s", ErrBadMessage, m.MsgType)
+		body, err := textBody(m, maxAppText)
+		if err != nil {
+			return err
 		}
-		body := &contentBody{Content: cut(m.Text, maxAppText)}
-		if m.MsgType == MsgText {
-			req.Text = body
-		} else {
-			req.Markdown = body
-		}
+		req.Text, req.Markdown = body.split(m.MsgType)
 	case MsgTextCard:
 		if err := checkTextCard(m.TextCard); err != nil {
 			return err
@@ -387,15 +379,11 @@ func (c *Client) sendRobot(ctx context.Context, m Outgoing) error {
 	req := robotMessage{MsgType: m.MsgType}
 	switch m.MsgType {
 	case MsgText, MsgMarkdown:
-		if strings.TrimSpace(m.Text) == "" {
-			return fmt.Errorf("%w: empty %s", ErrBadMessage, m.MsgType)
+		body, err := textBody(m, maxRobotText)
+		if err != nil {
+			return err
 		}
-		body := &contentBody{Content: cut(m.Text, maxRobotText)}
-		if m.MsgType == MsgText {
-			req.Text = body
-		} else {
-			req.Markdown = body
-		}
+		req.Text, req.Markdown = body.split(m.MsgType)
 	default:
 		return fmt.Errorf("%w: robots take text or markdown, not %q", ErrBadMessage, m.MsgType)
 	}
@@ -704,3 +692,19 @@ func (c *Client) do(ctx context.Context, api, method string, query url.Values, b
 }
 
 var errBadAnswer = errors.New("answer is not WeCom JSON")
+
+// textBody is the content of a text or markdown message, cut to limit bytes.
+func textBody(m Outgoing, limit int) (*contentBody, error) {
+	if strings.TrimSpace(m.Text) == "" {
+		return nil, fmt.Errorf("%w: empty %s", ErrBadMessage, m.MsgType)
+	}
+	return &contentBody{Content: cut(m.Text, limit)}, nil
+}
+
+// split puts the body in the text or the markdown field by message type.
+func (b *contentBody) split(msgType string) (text, markdown *contentBody) {
+	if msgType == MsgMarkdown {
+		return nil, b
+	}
+	return b, nil
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"opsbot/models"
+	"opsbot/models/modelstest"
 )
 
 func TestOneLineReportCreatesTicketAtOnce(t *testing.T) {
@@ -420,7 +421,7 @@ func TestSameMessageTwiceHasOneEffect(t *testing.T) {
 	})
 }
 
-func modelstest_loc() *time.Location { return monday9.Location() }
+func modelstest_loc() *time.Location { return modelstest.Shanghai }
 
 var _ = strings.Contains
 

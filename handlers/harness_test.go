@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"opsbot/bot"
 	"opsbot/configs"
@@ -17,21 +15,12 @@ import (
 	"opsbot/models/modelstest"
 )
 
-// testClock is moved by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // harness is opsbot's handlers on a real store, spoken to like WeCom would.
 type harness struct {
 	t     *testing.T
 	store *models.Store
 	h     *handlers.Handlers
-	clock *testClock
+	clock *modelstest.Clock
 	kv    *kv.Memory
 	inbox *handlers.Inbox
 	n     int
@@ -41,12 +30,9 @@ type harness struct {
 // lastMessage is the last message said, to replay it.
 func (hs *harness) lastMessage() bot.Incoming { return hs.last }
 
-// Monday 2026-11-30 09:00, a working day, in business hours.
-var monday9 = time.Date(2026, 11, 30, 9, 0, 0, 0, modelstest.Shanghai)
-
 func newHarness(t *testing.T, open func(testing.TB, models.Options) *models.Store) *harness {
 	t.Helper()
-	clock := &testClock{t: monday9}
+	clock := modelstest.NewClock(modelstest.Monday9)
 	cfg := configs.Default()
 	store := open(t, models.Options{Now: clock.Now, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
 	ctx := context.Background()

@@ -118,18 +118,7 @@ func (tx *Tx) resolveChildren(t *Ticket, a Actor) error {
 		if err := tx.forUpdate().Take(ch, ch.ID).Error; err != nil {
 			return wrap("resolve merged", err)
 		}
-		_, err := tx.moveLocked(ch, ActResolve, a, fmt.Sprintf("随 #%d 一并解决：%s", t.ID, t.Resolution), func(c *Ticket, from Status) error {
-			c.Resolution = t.Resolution
-			c.ResolvedAt = tx.at()
-			if from != StatusPaused {
-				c.PausedAt = tx.at()
-			}
-			if c.AssigneeID == "" {
-				c.AssigneeID = t.AssigneeID
-				c.ClaimedAt = tx.at()
-			}
-			return nil
-		})
+		_, err := tx.moveLocked(ch, ActResolve, a, fmt.Sprintf("随 #%d 一并解决：%s", t.ID, t.Resolution), tx.resolving(t.Resolution, t.AssigneeID))
 		if err != nil {
 			return err
 		}

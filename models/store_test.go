@@ -18,18 +18,7 @@ var (
 	engineer = models.Actor{UserID: "zhangsan", Name: "张三", Role: models.RoleEngineer, Level: 2}
 )
 
-// fixedClock is a clock tests move by hand.
-type fixedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fixedClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fixedClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-func newClock() *fixedClock {
-	return &fixedClock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
-}
+func newClock() *modelstest.Clock { return modelstest.NewClock(modelstest.Monday9) }
 
 func TestMigrateTwiceIsNoop(t *testing.T) {
 	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {

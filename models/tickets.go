@@ -288,13 +288,16 @@ func (tx *Tx) restartClock(t *Ticket) {
 	}
 }
 
+// resuming ends a pause: the clock restarts where it stopped.
+func (tx *Tx) resuming(t *Ticket, _ Status) error {
+	tx.restartClock(t)
+	t.PauseReason = ""
+	return nil
+}
+
 // Resume restarts the resolution clock (恢复).
 func (tx *Tx) Resume(id int64, a Actor, note string) (*Ticket, error) {
-	return tx.move(id, ActResume, a, note, func(t *Ticket, _ Status) error {
-		tx.restartClock(t)
-		t.PauseReason = ""
-		return nil
-	})
+	return tx.move(id, ActResume, a, note, tx.resuming)
 }
 
 // Resolve records what was done and stops the clock (解决); the reporter is
@@ -304,22 +307,28 @@ func (tx *Tx) Resolve(id int64, a Actor, text string) (*Ticket, error) {
 	if text == "" {
 		return nil, Errorf(EInvalid, "请写明处理结果，例如：解决 %d 已重装打印驱动，打印正常", id)
 	}
-	t, err := tx.move(id, ActResolve, a, text, func(t *Ticket, from Status) error {
+	t, err := tx.move(id, ActResolve, a, text, tx.resolving(text, a.UserID))
+	if err != nil {
+		return nil, err
+	}
+	return t, tx.resolveChildren(t, a)
+}
+
+// resolving records a resolution: the text, the time, the clock stopped
+// (unless a pause already stopped it), and an assignee when none was set.
+func (tx *Tx) resolving(text, assignee string) func(*Ticket, Status) error {
+	return func(t *Ticket, from Status) error {
 		t.Resolution = text
 		t.ResolvedAt = tx.at()
 		if from != StatusPaused {
 			t.PausedAt = tx.at()
 		}
 		if t.AssigneeID == "" {
-			t.AssigneeID = a.UserID
+			t.AssigneeID = assignee
 			t.ClaimedAt = tx.at()
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return t, tx.resolveChildren(t, a)
 }
 
 // Close ends a resolved ticket: confirmed by the reporter, or not (auto-close).
@@ -404,11 +413,7 @@ func (tx *Tx) Supplement(id int64, a Actor, text string) (t *Ticket, resumed boo
 	if t.Status != StatusPaused {
 		return t, false, nil
 	}
-	t, err = tx.moveLocked(t, ActResume, a, "报修人补充了情况", func(t *Ticket, _ Status) error {
-		tx.restartClock(t)
-		t.PauseReason = ""
-		return nil
-	})
+	t, err = tx.moveLocked(t, ActResume, a, "报修人补充了情况", tx.resuming)
 	return t, err == nil, err
 }
 

@@ -17,26 +17,18 @@ import (
 	"opsbot/outbox"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type rig struct {
 	t      *testing.T
 	store  *models.Store
 	fake   *wecomtest.Server
-	clock  *clock
+	clock  *modelstest.Clock
 	sender *outbox.Sender
 	wecom  *outbox.WeCom
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, modelstest.Shanghai)}
+	c := modelstest.NewClock(modelstest.Monday9)
 	store := modelstest.SQLite(t, models.Options{Now: c.Now})
 	roster, _ := configs.LoadStaff("")
 	if _, err := store.SyncStaff(context.Background(), roster, nil); err != nil {

@@ -27,7 +27,7 @@ func benchSweep(b *testing.B, stored, open, due int) {
 	// Monday 2026-12-07 10:00; the due tickets were created Wednesday 09:00
 	// with high priority, so all three resolution levels have fallen due.
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, modelstest.Shanghai)
-	c := &clock{t: now}
+	c := modelstest.NewClock(now)
 	s := modelstest.Postgres(b, options(c))
 	cat := catalog(b)
 	seedRoster(b, s, cat)

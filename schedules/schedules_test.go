@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -18,17 +17,7 @@ import (
 	"opsbot/models/modelstest"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func (c *clock) Set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
-// monday9 is Monday 2026-11-30 09:00 in Shanghai, a working day.
-var monday9 = time.Date(2026, 11, 30, 9, 0, 0, 0, modelstest.Shanghai)
+var monday9 = modelstest.Monday9
 
 func catalog(t testing.TB) *models.Catalog {
 	sys, err := configs.LoadSystems("")
@@ -38,7 +27,7 @@ func catalog(t testing.TB) *models.Catalog {
 	return models.NewCatalog(models.SystemsFromConfig(sys), nil)
 }
 
-func options(c *clock) models.Options {
+func options(c *modelstest.Clock) models.Options {
 	cfg := configs.Default()
 	return models.Options{Now: c.Now, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()}
 }
@@ -105,7 +94,7 @@ func outbox(t testing.TB, s *models.Store) map[string][]string {
 func joined(m map[string][]string, who string) string { return strings.Join(m[who], "\n") }
 
 func TestReminderLevelsGoToTheRightPeopleOnce(t *testing.T) {
-	c := &clock{t: monday9}
+	c := modelstest.NewClock(monday9)
 	s := modelstest.SQLite(t, options(c))
 	cat := catalog(t)
 	seedRoster(t, s, cat)
@@ -170,7 +159,7 @@ func TestReminderLevelsGoToTheRightPeopleOnce(t *testing.T) {
 }
 
 func TestPauseMovesRemindersAndDigestGroups(t *testing.T) {
-	c := &clock{t: monday9}
+	c := modelstest.NewClock(monday9)
 	s := modelstest.SQLite(t, options(c))
 	cat := catalog(t)
 	seedRoster(t, s, cat)
@@ -219,7 +208,7 @@ func TestPauseMovesRemindersAndDigestGroups(t *testing.T) {
 }
 
 func TestAutoCloseAfterTheConfirmationWindow(t *testing.T) {
-	c := &clock{t: monday9}
+	c := modelstest.NewClock(monday9)
 	s := modelstest.SQLite(t, options(c))
 	cat := catalog(t)
 	seedRoster(t, s, cat)
@@ -253,7 +242,7 @@ func TestAutoCloseAfterTheConfirmationWindow(t *testing.T) {
 }
 
 func TestLeaveHandsTicketsToAPeerOfNoLowerLevel(t *testing.T) {
-	c := &clock{t: monday9}
+	c := modelstest.NewClock(monday9)
 	s := modelstest.SQLite(t, options(c))
 	cat := catalog(t)
 	seedRoster(t, s, cat)
@@ -310,7 +299,7 @@ func TestLeaveHandsTicketsToAPeerOfNoLowerLevel(t *testing.T) {
 
 // scenario creates tickets and claims some, then walks the clock through
 // two working days in steps, calling sweep at each step.
-func scenario(t *testing.T, s *models.Store, c *clock, sweep func()) {
+func scenario(t *testing.T, s *models.Store, c *modelstest.Clock, sweep func()) {
 	for i := range 30 {
 		p := []models.Priority{models.PriorityHigh, models.PriorityMedium, models.PriorityLow}[i%3]
 		id := create(t, s, i, p, fmt.Sprintf("nurse%02d", i))
@@ -378,7 +367,7 @@ func randomPrefix() string {
 func TestTwoSchedulersSendEachLevelOnce(t *testing.T) {
 	cat := catalog(t)
 	// The reference: one scheduler alone.
-	c1 := &clock{t: monday9}
+	c1 := modelstest.NewClock(monday9)
 	ref := modelstest.Postgres(t, options(c1))
 	seedRoster(t, ref, cat)
 	solo := newJobs(t, ref, redisStore(t, randomPrefix()), cat, "solo")
@@ -389,7 +378,7 @@ func TestTwoSchedulersSendEachLevelOnce(t *testing.T) {
 	}
 
 	// Two replicas: two connection pools on one database, one Redis.
-	c2 := &clock{t: monday9}
+	c2 := modelstest.NewClock(monday9)
 	dsn, drop, err := modelstest.FreshSchema(modelstest.PostgresURL())
 	if err != nil {
 		modelstest.Unreachable(t, "PostgreSQL", err)
@@ -436,7 +425,7 @@ func TestTwoSchedulersSendEachLevelOnce(t *testing.T) {
 
 func TestSchedulerKilledMidRunIsTakenOver(t *testing.T) {
 	cat := catalog(t)
-	c := &clock{t: monday9}
+	c := modelstest.NewClock(monday9)
 	s := modelstest.Postgres(t, options(c))
 	seedRoster(t, s, cat)
 	prefix := randomPrefix()
@@ -486,5 +475,3 @@ func withSLA(t *testing.T, o models.Options) models.Options {
 	o.SLA = modelstest.DefaultSLA(t)
 	return o
 }
-
-var _ = sort.Strings

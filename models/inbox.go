@@ -2,10 +2,11 @@ package models
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // InboxMessage is a message accepted from WeCom (or the terminal chat),
@@ -32,24 +33,51 @@ type InboxItem struct {
 	Payload            []byte
 }
 
-// AcceptInbox stores messages in one transaction and reports, for each,
+// AcceptInbox stores messages in one statement and reports, for each,
 // whether its key was already stored (a WeCom retry). The unique key is
 // what makes a duplicate harmless even when Redis is down.
 func (s *Store) AcceptInbox(ctx context.Context, items []InboxItem) (dup []bool, err error) {
 	dup = make([]bool, len(items))
+	if len(items) == 0 {
+		return dup, nil
+	}
 	now := s.now().UTC()
-	err = s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		for i, it := range items {
-			row := InboxMessage{Key: fitKey(it.Key), User: it.User, MsgType: it.MsgType, Payload: string(it.Payload), ReceivedAt: now}
-			res := g.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "msg_key"}}, DoNothing: true}).Create(&row)
-			if res.Error != nil {
-				return res.Error
-			}
-			dup[i] = res.RowsAffected == 0
+	// One statement for the whole batch, its rows in key order: concurrent
+	// batches holding copies of the same message then take the key locks
+	// in the same order and wait for each other instead of deadlocking.
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return items[order[a]].Key < items[order[b]].Key })
+	var sql strings.Builder
+	sql.WriteString("INSERT INTO inbox (msg_key, wecom_user, msg_type, payload, received_at) VALUES ")
+	args := make([]any, 0, 5*len(items))
+	for n, i := range order {
+		if n > 0 {
+			sql.WriteString(",")
 		}
-		return nil
-	})
-	return dup, wrap("accept inbox", err)
+		sql.WriteString("(?,?,?,?,?)")
+		it := items[i]
+		args = append(args, fitKey(it.Key), it.User, it.MsgType, string(it.Payload), now)
+	}
+	sql.WriteString(" ON CONFLICT (msg_key) DO NOTHING RETURNING msg_key")
+	var inserted []string
+	if err := s.db.WithContext(ctx).Raw(sql.String(), args...).Scan(&inserted).Error; err != nil {
+		return nil, wrap("accept inbox", err)
+	}
+	fresh := make(map[string]bool, len(inserted))
+	for _, k := range inserted {
+		fresh[k] = true
+	}
+	// A key inserted now is new for its first item only; later items with
+	// the same key in this batch are copies.
+	for i, it := range items {
+		k := fitKey(it.Key)
+		dup[i] = !fresh[k]
+		delete(fresh, k)
+	}
+	return dup, nil
 }
 
 // ClaimInbox marks the message processed inside the transaction that

@@ -30,6 +30,8 @@ type app struct {
 	jobs     *schedules.Jobs
 	// clock is time.Now; tests move it.
 	clock func() time.Time
+	// getenv reads the environment (debug switches outside the config).
+	getenv func(string) string
 }
 
 // loadConfig reads and validates the configuration.
@@ -82,7 +84,7 @@ func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger)
 	if log == nil {
 		log = newLogger(e.stderr, cfg.LogLevel)
 	}
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, getenv: e.getenv}
 	if a.sla, err = models.LoadSLA(cfg.SLA, cfg.Location()); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// The message queue: workers (parallel transactions), buffered messages per
+// worker, and messages per commit. Sixteen per commit keeps a batch's
+// savepoints under Postgres's 64 cached subtransactions.
+const (
+	queueWorkers = 8
+	queueDepth   = 2048
+	queueBatch   = 16
+)
+
 // server is opsbot serving: the WeCom edge, the sender and the jobs.
 type server struct {
 	*app
@@ -31,6 +40,9 @@ type server struct {
 	queue   *bot.Queue
 	sender  *outbox.Sender
 	calWarn prometheus.Gauge
+	// pprofAddr, when set (OPSBOT_PPROF_ADDR, loopback only), serves
+	// net/http/pprof for profiling a loaded server.
+	pprofAddr string
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -58,7 +70,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 }
 
 func newServer(ctx context.Context, a *app) (*server, error) {
-	s := &server{app: a, reg: prometheus.NewRegistry()}
+	s := &server{app: a, reg: prometheus.NewRegistry(), pprofAddr: a.getenv("OPSBOT_PPROF_ADDR")}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.botm = bot.NewMetrics(s.reg)
 	s.calWarn = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_calendar_next_year_missing", Help: "1 when next year's statutory holidays are not known yet (from 1 December)."})
@@ -167,8 +179,10 @@ func (s *server) calendarWarning() string {
 func (s *server) run(ctx context.Context, ln net.Listener) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	s.queue = bot.NewQueue(work, 16, 512, func(ctx context.Context, msg bot.Incoming) {
-		s.handlers.Process(ctx, msg)
+	// Each worker stores what piled up on it with one commit; per-user
+	// order holds because a user always lands on the same worker.
+	s.queue = bot.NewBatchQueue(work, queueWorkers, queueDepth, queueBatch, func(ctx context.Context, msgs []bot.Incoming) {
+		s.handlers.ProcessBatch(ctx, msgs)
 		s.sender.Wake()
 	})
 	inbox := handlers.NewInbox(work, s.store, 4)
@@ -192,6 +206,9 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if addr := s.pprofAddr; addr != "" {
+		go servePprof(addr, s.log)
+	}
 	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
 	select {
 	case <-ctx.Done():

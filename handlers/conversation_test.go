@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"opsbot/bot"
 	"opsbot/models"
 	"opsbot/models/modelstest"
 )
@@ -453,5 +454,36 @@ func TestOnCallLeaveAndNightAlerts(t *testing.T) {
 		want(t, got.text("zhangsan"), "已销假，张三 可以接单了")
 		got = hs.say("nurse01", "请假 明天")
 		want(t, got.text("nurse01"), "是服务工程师或服务主管或客户经理的命令")
+	})
+}
+
+// TestProcessBatch handles several users' messages with one commit: each
+// has its own effect and reply, a refused command only its refusal, and a
+// replayed message nothing.
+func TestProcessBatch(t *testing.T) {
+	eachStore(t, func(t *testing.T, hs *harness) {
+		ctx := t.Context()
+		msgs := []bot.Incoming{
+			{Key: "b:1", User: "nurse01", Type: "text", Text: "收费系统打印不了发票，门诊一楼3号窗口"},
+			{Key: "b:2", User: "nurse02", Type: "text", Text: "检验系统打不开，检验科"},
+			{Key: "b:3", User: "zhangsan", Type: "text", Text: "接单 99"},
+			{Key: "b:4", User: "zhangsan", Type: "text", Text: "接单 1"},
+			{Key: "b:5", User: "nurse03", Type: "text", Text: "谢谢"},
+		}
+		for _, m := range msgs {
+			if _, err := hs.inbox.Accept(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hs.h.ProcessBatch(ctx, msgs)
+		hs.h.ProcessBatch(ctx, msgs[:2]) // a replay changes nothing
+		got := hs.drain()
+		want(t, got.text("nurse01"), "已登记工单 #1", "张三 13800000001 接单")
+		want(t, got.text("nurse02"), "已登记工单 #2")
+		want(t, got.text("zhangsan"), "未找到工单 #99", "已接单 #1")
+		want(t, got.text("nurse03"), "报修请直接描述")
+		if hs.count() != 2 || len(got["nurse02"]) != 1 {
+			t.Fatalf("tickets %d, nurse02 got %d messages", hs.count(), len(got["nurse02"]))
+		}
 	})
 }

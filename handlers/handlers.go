@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"opsbot/bot"
@@ -49,6 +50,7 @@ type Handlers struct {
 	log          *slog.Logger
 	source       models.Source
 	router       *bot.Router
+	actors       sync.Map // userid → cachedActor
 }
 
 // New builds the handlers and their route table.
@@ -89,12 +91,7 @@ var errAlreadyDone = errors.New("handlers: message already processed")
 // reporter whose name comes from the address list.
 func (h *Handlers) identify(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(c *bot.Context) error {
-		var a models.Actor
-		err := h.store.View(c.Context(), func(tx *models.Tx) error {
-			var err error
-			a, err = tx.ActorFor(c.User(), "")
-			return err
-		})
+		a, err := h.actorOf(c.Context(), c.User())
 		if err != nil {
 			return err
 		}
@@ -107,6 +104,35 @@ func (h *Handlers) identify(next bot.HandlerFunc) bot.HandlerFunc {
 		c.Set(actorKey, a)
 		return next(c)
 	}
+}
+
+// actorTTL bounds how long a role read from the roster is reused: roles
+// change only when the roster file is synced at a start, so a short cache
+// saves a database read per message without serving stale roles for long.
+const actorTTL = 30 * time.Second
+
+type cachedActor struct {
+	a  models.Actor
+	at time.Time
+}
+
+// actorOf returns who userID is, from the cache or the staff table.
+func (h *Handlers) actorOf(ctx context.Context, userID string) (models.Actor, error) {
+	if v, ok := h.actors.Load(userID); ok {
+		if c := v.(cachedActor); time.Since(c.at) < actorTTL {
+			return c.a, nil
+		}
+	}
+	var a models.Actor
+	err := h.store.View(ctx, func(tx *models.Tx) error {
+		var err error
+		a, err = tx.ActorFor(userID, "")
+		return err
+	})
+	if err == nil {
+		h.actors.Store(userID, cachedActor{a, time.Now()})
+	}
+	return a, err
 }
 
 type deptKey struct{}
@@ -207,17 +233,49 @@ func roleNames(roles []models.Role) string {
 // gets an apology and the message is set aside, never silently dropped.
 func (h *Handlers) Process(ctx context.Context, msg bot.Incoming) error {
 	err := h.router.Dispatch(ctx, msg)
-	if err == nil || msg.Key == "" {
-		return err
+	if err != nil {
+		h.failed(ctx, msg, err)
+	}
+	return err
+}
+
+// ProcessBatch handles messages with one commit for all of them: each
+// message's change is a savepoint of a shared transaction, so a failing
+// message is rolled back and retried alone. If the commit itself fails,
+// every message of the batch is retried.
+func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) {
+	errs := make([]error, len(msgs))
+	err := h.store.Batch(ctx, func(ctx context.Context) error {
+		for i, m := range msgs {
+			errs[i] = h.router.Dispatch(ctx, m)
+		}
+		return nil
+	})
+	for i, m := range msgs {
+		if err != nil {
+			errs[i] = err
+		}
+		if errs[i] != nil {
+			h.failed(ctx, m, errs[i])
+		}
+	}
+}
+
+// failed records a failed attempt at msg; the last one gives up.
+func (h *Handlers) failed(ctx context.Context, msg bot.Incoming, err error) {
+	if msg.Key == "" {
+		return
 	}
 	attempts, ferr := h.store.FailInbox(ctx, msg.Key, err.Error(), retryDelay)
 	if ferr != nil {
-		return errors.Join(err, ferr)
+		h.log.Error("cannot record a failed message", "msg_key", msg.Key, "err", ferr)
+		return
 	}
-	if attempts < maxAttempts {
-		return err
+	if attempts >= maxAttempts {
+		if gerr := h.giveUp(ctx, msg); gerr != nil {
+			h.log.Error("cannot give up a failed message", "msg_key", msg.Key, "err", gerr)
+		}
 	}
-	return h.giveUp(ctx, msg)
 }
 
 // maxAttempts is how often a message is tried before opsbot apologises.

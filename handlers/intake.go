@@ -28,6 +28,9 @@ type intake struct {
 	Step  string   `json:"step"`
 	Asked []string `json:"asked,omitempty"`
 	Tries int      `json:"tries,omitempty"`
+	// stored says the intake is in the kv store and must be deleted when
+	// it ends; a one-line report never touches the store.
+	stored bool
 }
 
 func intakeKey(user string) string { return "intake:" + user }
@@ -42,6 +45,7 @@ func (h *Handlers) loadIntake(c *bot.Context) (*intake, error) {
 	if err := json.Unmarshal([]byte(v), &in); err != nil {
 		return nil, nil // a garbled state is as good as none
 	}
+	in.stored = true
 	return &in, nil
 }
 
@@ -92,7 +96,7 @@ func (h *Handlers) advance(c *bot.Context, in *intake) error {
 		Kind: in.Kind, System: in.System, Priority: in.Priority, Description: in.Text,
 		Department: in.Department, Location: in.Location, Phone: in.Phone,
 	})
-	if err != nil {
+	if err != nil || !in.stored {
 		return err
 	}
 	return h.dropIntake(c)

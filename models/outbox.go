@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
@@ -128,17 +129,6 @@ func (s *Store) DueOutbox(ctx context.Context, limit int) ([]OutboxMessage, erro
 	return out, wrap("due outbox", err)
 }
 
-// LeaseOutbox takes a due message for one delivery attempt until lease; it
-// reports false when another sender took it first. A sender that dies
-// mid-attempt leaves the message to be retried after the lease.
-func (s *Store) LeaseOutbox(ctx context.Context, id int64, lease time.Duration) (bool, error) {
-	now := s.now().UTC()
-	res := s.db.WithContext(ctx).Model(&OutboxMessage{}).
-		Where("id = ? AND status = ? AND next_attempt_at <= ?", id, OutboxPending, now).
-		Updates(map[string]any{"next_attempt_at": now.Add(lease), "attempts": gorm.Expr("attempts + 1")})
-	return res.RowsAffected == 1, wrap("lease outbox", res.Error)
-}
-
 // MarkSent records a delivered message.
 func (s *Store) MarkSent(ctx context.Context, id int64, responseCode string) error {
 	now := s.now().UTC()
@@ -177,4 +167,39 @@ func (s *Store) OutboxByKey(ctx context.Context, key string) (OutboxMessage, err
 	var m OutboxMessage
 	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", fitKey(key)).Error
 	return m, wrap("outbox", err)
+}
+
+// LeaseDue takes up to limit due messages for one attempt each, in one
+// statement: their next attempt moves to now+lease (a sender that dies
+// mid-send leaves them to be retried then) and Attempts counts this one.
+// Replicas skip each other's rows on Postgres.
+func (s *Store) LeaseDue(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
+	now := s.now().UTC()
+	lock := " FOR UPDATE SKIP LOCKED"
+	if s.driver == "sqlite" {
+		lock = ""
+	}
+	var out []OutboxMessage
+	err := s.db.WithContext(ctx).Raw(`UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
+WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
+RETURNING *`, now.Add(lease), OutboxPending, now, limit).Scan(&out).Error
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, wrap("lease outbox", err)
+}
+
+// Postpone gives a leased message back without counting the attempt: it
+// waits for the recipient's rate window, it did not fail.
+func (s *Store) Postpone(ctx context.Context, id int64, at time.Time) error {
+	return wrap("postpone outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+		Updates(map[string]any{"next_attempt_at": at.UTC(), "attempts": gorm.Expr("attempts - 1")}).Error)
+}
+
+// MarkSentBatch records delivered messages that carry no response code.
+func (s *Store) MarkSentBatch(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	return wrap("mark sent", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
+		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "last_error": ""}).Error)
 }

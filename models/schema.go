@@ -38,3 +38,6 @@ func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 func (s *Store) Raw(ctx context.Context, dest any, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Raw(sql, args...).Scan(dest).Error
 }
+
+// Exec runs a raw statement in the transaction (tests use it to fail one).
+func (tx *Tx) Exec(sql string, args ...any) error { return tx.db.Exec(sql, args...).Error }

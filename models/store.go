@@ -158,9 +158,54 @@ type Tx struct {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // Update runs fn in a read-write transaction; fn's error rolls it back.
+// Inside Batch it runs in a savepoint of the batch's transaction instead.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
+		return b.savepoint(s, fn)
+	}
 	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(&Tx{db: g, s: s, now: s.now().UTC()})
+	})
+}
+
+// batchKey marks a context that carries a batch transaction.
+type batchKey struct{}
+
+// batch is one transaction shared by many Updates.
+type batch struct {
+	db *gorm.DB
+	n  int
+}
+
+// savepoint runs fn inside the batch: fn's error rolls back only its own
+// work, so one failing message does not undo the others.
+func (b *batch) savepoint(s *Store, fn func(*Tx) error) error {
+	b.n++
+	name := fmt.Sprintf("sp%d", b.n)
+	if err := b.db.SavePoint(name).Error; err != nil {
+		return wrap("savepoint", err)
+	}
+	if err := fn(&Tx{db: b.db, s: s, now: s.now().UTC()}); err != nil {
+		if rerr := b.db.RollbackTo(name).Error; rerr != nil {
+			return errors.Join(err, wrap("rollback to savepoint", rerr))
+		}
+		return err
+	}
+	return nil
+}
+
+// Batch runs fn with one transaction that every Update made with the
+// context fn receives joins as a savepoint: many small changes share one
+// commit (group commit), which is what lets tickets be created at the rate
+// of the database's commits rather than one commit each. If the commit
+// fails, all of fn's changes are gone and fn's callers must retry. On
+// SQLite (one connection, one writer) fn runs without a shared transaction.
+func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.driver == "sqlite" {
+		return fn(ctx)
+	}
+	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		return fn(context.WithValue(ctx, batchKey{}, &batch{db: g}))
 	})
 }
 

@@ -183,3 +183,41 @@ func TestSyncStaffDeactivatesRemoved(t *testing.T) {
 		})
 	})
 }
+
+// TestBatchIsolatesFailures: in a batch, each Update is a savepoint; a
+// failing one is undone alone and the others commit together.
+func TestBatchIsolatesFailures(t *testing.T) {
+	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		var errs [3]error
+		err := s.Batch(ctx, func(ctx context.Context) error {
+			errs[0] = s.Update(ctx, func(tx *models.Tx) error {
+				_, _, err := tx.CreateTicket(models.NewTicket{Description: "第一", ReporterID: "a", Source: models.SourceChat, SourceKey: "b:1"}, nurse)
+				return err
+			})
+			errs[1] = s.Update(ctx, func(tx *models.Tx) error {
+				if _, _, err := tx.CreateTicket(models.NewTicket{Description: "第二", ReporterID: "b", Source: models.SourceChat, SourceKey: "b:2"}, nurse); err != nil {
+					return err
+				}
+				return tx.Exec("INSERT INTO no_such_table VALUES (1)")
+			})
+			errs[2] = s.Update(ctx, func(tx *models.Tx) error {
+				_, _, err := tx.CreateTicket(models.NewTicket{Description: "第三", ReporterID: "c", Source: models.SourceChat, SourceKey: "b:3"}, nurse)
+				return err
+			})
+			return nil
+		})
+		if err != nil || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+			t.Fatalf("batch %v, updates %v", err, errs)
+		}
+		var ts []models.Ticket
+		s.View(ctx, func(tx *models.Tx) error { ts, _ = tx.Tickets(models.TicketFilter{}); return nil })
+		var titles []string
+		for _, tk := range ts {
+			titles = append(titles, tk.Title)
+		}
+		if strings.Join(titles, ",") != "第三,第一" {
+			t.Fatalf("committed %v, want the first and the third", titles)
+		}
+	})
+}

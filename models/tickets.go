@@ -58,22 +58,14 @@ func (tx *Tx) CreateTicket(in NewTicket, actor Actor) (t *Ticket, created bool, 
 		return nil, false, Errorf(EInvalid, "请写明故障现象，例如：报修 门诊收费 3号窗口打印不了发票")
 	}
 	in.SourceKey = fitKey(in.SourceKey)
-	if in.SourceKey != "" {
-		var prev Ticket
-		err := tx.db.Where("source_key = ?", in.SourceKey).Take(&prev).Error
-		if err == nil {
-			return &prev, false, nil
-		}
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, false, wrap("create ticket", err)
-		}
-	}
 	due := tx.s.sla.Deadlines(tx.now, in.Priority, in.Kind)
+	// What people type is cut to the columns' widths: a long answer must
+	// not turn a report into a database error.
 	t = &Ticket{
 		Kind: in.Kind, System: in.System, Priority: in.Priority, Status: StatusNew,
 		Title: shorten(in.Title, 200), Description: in.Description,
-		ReporterID: in.ReporterID, ReporterName: in.ReporterName,
-		Department: in.Department, Location: in.Location, Phone: in.Phone,
+		ReporterID: in.ReporterID, ReporterName: shorten(in.ReporterName, 64),
+		Department: shorten(in.Department, 64), Location: shorten(in.Location, 128), Phone: shorten(in.Phone, 32),
 		Source: in.Source, CreatedAt: tx.now, UpdatedAt: tx.now,
 		DueResponse: due.Response.UTC(), DueResolution: due.Resolution.UTC(),
 	}
@@ -94,7 +86,7 @@ func (tx *Tx) CreateTicket(in NewTicket, actor Actor) (t *Ticket, created bool, 
 		return nil, false, wrap("create ticket", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		// Another transaction created it between our look-up and insert.
+		// The message made its ticket before (the unique source key).
 		var prev Ticket
 		if err := tx.db.Where("source_key = ?", in.SourceKey).Take(&prev).Error; err != nil {
 			return nil, false, wrap("create ticket", err)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -54,8 +55,9 @@ type Sender struct {
 	Log     *slog.Logger
 	Metrics *Metrics
 
-	wake chan struct{}
-	once sync.Once
+	wake     chan struct{}
+	once     sync.Once
+	observed time.Time
 }
 
 func (s *Sender) init() {
@@ -107,63 +109,108 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// RunOnce delivers the rows due now and reports how many it sent.
+// RunOnce delivers the rows due now and reports how many it sent. Rows
+// are leased a batch at a time and delivered by several workers; one
+// recipient's messages always go to the same worker, in order.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.init()
 	sent := 0
 	for {
-		rows, err := s.Store.DueOutbox(ctx, s.Batch)
+		rows, err := s.Store.LeaseDue(ctx, s.Batch, s.Lease)
 		if err != nil {
 			return sent, err
 		}
-		progress := 0
-		for _, m := range rows {
-			ok, err := s.deliverOne(ctx, m)
-			if err != nil {
-				return sent, err
-			}
-			if ok {
-				sent++
-				progress++
-			}
+		n, err := s.deliverAll(ctx, rows)
+		sent += n
+		if err != nil {
+			return sent, err
 		}
-		if len(rows) < s.Batch || progress == 0 {
+		if len(rows) < s.Batch {
 			s.observe(ctx)
 			return sent, nil
 		}
 	}
 }
 
-// deliverOne makes one attempt on m; it reports whether m was sent.
-func (s *Sender) deliverOne(ctx context.Context, m models.OutboxMessage) (bool, error) {
+// senders is how many deliveries run at once.
+const senders = 8
+
+// deliverAll delivers leased rows and marks the sent ones in one update.
+func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (int, error) {
+	shards := make([][]models.OutboxMessage, senders)
+	for _, m := range rows {
+		h := fnv.New32a()
+		h.Write([]byte(m.Recipient))
+		i := h.Sum32() % senders
+		shards[i] = append(shards[i], m)
+	}
+	var mu sync.Mutex
+	var n int
+	var done []int64
+	var errs []error
+	var wg sync.WaitGroup
+	for _, shard := range shards {
+		if len(shard) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, m := range shard {
+				sent, marked, err := s.deliverOne(ctx, m)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				if sent {
+					n++
+					if !marked {
+						done = append(done, m.ID)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Store.MarkSentBatch(ctx, done); err != nil {
+		errs = append(errs, err)
+	}
+	return n, errors.Join(errs...)
+}
+
+// deliverOne makes one attempt on a leased row. sent says it went out;
+// marked says it was marked sent already (a card's response code is stored
+// at once, it is needed to update the card later), else the caller marks
+// it with the others.
+func (s *Sender) deliverOne(ctx context.Context, m models.OutboxMessage) (sent, marked bool, err error) {
 	if wait, err := s.allow(ctx, m.Recipient); err != nil {
-		return false, err
+		return false, false, err
 	} else if wait > 0 {
 		s.Metrics.limited()
-		return false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(wait), "per-recipient limit")
+		return false, false, s.Store.Postpone(ctx, m.ID, s.Store.Now().Add(wait))
 	}
-	leased, err := s.Store.LeaseOutbox(ctx, m.ID, s.Lease)
-	if err != nil || !leased {
-		return false, err
-	}
-	attempt := m.Attempts + 1
+	attempt := m.Attempts
 	code, derr := s.Deliverer.Deliver(ctx, m)
 	if derr == nil {
 		s.Metrics.sent()
-		return true, s.Store.MarkSent(ctx, m.ID, code)
+		if code == "" {
+			return true, false, nil
+		}
+		return true, true, s.Store.MarkSent(ctx, m.ID, code)
 	}
 	reason := derr.Error()
 	if retryable(derr) && attempt < s.MaxAttempts {
 		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", attempt, "err", reason)
 		s.Metrics.retried()
-		return false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(attempt)), reason)
+		return false, false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(attempt)), reason)
 	}
 	s.Log.Error("outbox send failed for good", "outbox", m.ID, "attempt", attempt, "err", reason)
 	s.Metrics.failed()
 	if err := s.Store.FailOutbox(ctx, m.ID, reason); err != nil {
-		return false, err
+		return false, false, err
 	}
-	return false, s.reportFailure(ctx, m, reason)
+	return false, false, s.reportFailure(ctx, m, reason)
 }
 
 // allow takes a slot in every per-recipient window, or says how long to
@@ -269,10 +316,13 @@ func (m *Metrics) retried() { m.inc("retry") }
 func (m *Metrics) failed()  { m.inc("failed") }
 func (m *Metrics) limited() { m.inc("limited") }
 
+// observe refreshes the outbox gauges, at most every few seconds: the
+// count scans the outbox, too costly to run after every message.
 func (s *Sender) observe(ctx context.Context) {
-	if s.Metrics == nil {
+	if s.Metrics == nil || time.Since(s.observed) < 5*time.Second {
 		return
 	}
+	s.observed = time.Now()
 	counts, err := s.Store.OutboxCounts(ctx)
 	if err != nil {
 		return

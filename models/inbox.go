@@ -84,9 +84,13 @@ func (s *Store) AcceptInbox(ctx context.Context, items []InboxItem) (dup []bool,
 // carries its effects, and reports false when it was processed already.
 // The row lock it takes makes a second processor wait and then see it done,
 // so each message has its effect once.
+//
+// The row is found by its key through the unique index, then updated by
+// id: written as "msg_key = ? AND processed_at IS NULL", Postgres may plan
+// it over the partial index of unprocessed rows (its statistics lag behind
+// a burst) and scan thousands of rows for each message.
 func (tx *Tx) ClaimInbox(key string) (bool, error) {
-	res := tx.db.Model(&InboxMessage{}).Where("msg_key = ? AND processed_at IS NULL", fitKey(key)).
-		Update("processed_at", tx.now)
+	res := tx.db.Exec(`UPDATE inbox SET processed_at = ? WHERE id = (SELECT id FROM inbox WHERE msg_key = ?) AND processed_at IS NULL`, tx.now, fitKey(key))
 	return res.RowsAffected == 1, wrap("claim inbox", res.Error)
 }
 
@@ -97,11 +101,11 @@ func (s *Store) FailInbox(ctx context.Context, key string, reason string, delay 
 	err = s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		var m InboxMessage
 		key = fitKey(key)
-		if err := g.Select("attempts").Take(&m, "msg_key = ?", key).Error; err != nil {
+		if err := g.Select("id", "attempts").Take(&m, "msg_key = ?", key).Error; err != nil {
 			return err
 		}
 		attempts = m.Attempts + 1
-		return g.Model(&InboxMessage{}).Where("msg_key = ? AND processed_at IS NULL", key).
+		return g.Model(&InboxMessage{}).Where("id = ? AND processed_at IS NULL", m.ID).
 			Updates(map[string]any{"attempts": attempts, "last_error": reason, "lease_until": now.Add(delay(attempts))}).Error
 	})
 	return attempts, wrap("fail inbox", err)

@@ -172,6 +172,16 @@ CREATE TABLE reminders (
   UNIQUE (ticket_id, clock, level)
 );
 `})
+	// The sender asks for the oldest due messages by (next_attempt_at, id);
+	// with only next_attempt_at indexed Postgres sorted every pending row
+	// on each call, which under load meant thousands of rows per call.
+	// outbox_recipient served nothing (the rate windows live in Redis) and
+	// cost an index write on every status change.
+	migrations = append(migrations, migration{Version: 3, Name: "outbox index in delivery order", SQL: `
+DROP INDEX outbox_due;
+DROP INDEX outbox_recipient;
+CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE status = 'pending';
+`})
 }
 
 var dialectTypes = map[string]*strings.Replacer{

@@ -187,10 +187,13 @@ RETURNING *`, now.Add(lease), OutboxPending, now, limit).Scan(&out).Error
 	return out, wrap("lease outbox", err)
 }
 
-// Postpone gives a leased message back without counting the attempt: it
-// waits for the recipient's rate window, it did not fail.
-func (s *Store) Postpone(ctx context.Context, id int64, at time.Time) error {
-	return wrap("postpone outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+// Postpone gives leased messages back without counting the attempt: they
+// wait for the recipient's rate window, they did not fail.
+func (s *Store) Postpone(ctx context.Context, ids []int64, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return wrap("postpone outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
 		Updates(map[string]any{"next_attempt_at": at.UTC(), "attempts": gorm.Expr("attempts - 1")}).Error)
 }
 

@@ -135,14 +135,27 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 // senders is how many deliveries run at once.
 const senders = 8
 
-// deliverAll delivers leased rows and marks the sent ones in one update.
+// mergeLimit bounds a message made of several queued texts; WeCom cuts an
+// app text at 2048 bytes.
+const mergeLimit = 1800
+
+// deliverAll delivers leased rows: each recipient's rows go to one worker,
+// in order, and the sent ones are marked in one update.
 func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (int, error) {
-	shards := make([][]models.OutboxMessage, senders)
+	byRecipient := map[string][]models.OutboxMessage{}
+	var order []string
 	for _, m := range rows {
+		if _, ok := byRecipient[m.Recipient]; !ok {
+			order = append(order, m.Recipient)
+		}
+		byRecipient[m.Recipient] = append(byRecipient[m.Recipient], m)
+	}
+	shards := make([][]string, senders)
+	for _, r := range order {
 		h := fnv.New32a()
-		h.Write([]byte(m.Recipient))
+		h.Write([]byte(r))
 		i := h.Sum32() % senders
-		shards[i] = append(shards[i], m)
+		shards[i] = append(shards[i], r)
 	}
 	var mu sync.Mutex
 	var n int
@@ -156,17 +169,13 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, m := range shard {
-				sent, marked, err := s.deliverOne(ctx, m)
+			for _, r := range shard {
+				sent, toMark, err := s.deliverTo(ctx, byRecipient[r])
 				mu.Lock()
+				n += sent
+				done = append(done, toMark...)
 				if err != nil {
 					errs = append(errs, err)
-				}
-				if sent {
-					n++
-					if !marked {
-						done = append(done, m.ID)
-					}
 				}
 				mu.Unlock()
 			}
@@ -179,18 +188,72 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 	return n, errors.Join(errs...)
 }
 
-// deliverOne makes one attempt on a leased row. sent says it went out;
-// marked says it was marked sent already (a card's response code is stored
-// at once, it is needed to update the card later), else the caller marks
-// it with the others.
-func (s *Sender) deliverOne(ctx context.Context, m models.OutboxMessage) (sent, marked bool, err error) {
-	if wait, err := s.allow(ctx, m.Recipient); err != nil {
-		return false, false, err
-	} else if wait > 0 {
-		s.Metrics.limited()
-		return false, false, s.Store.Postpone(ctx, m.ID, s.Store.Now().Add(wait))
+// deliverTo sends one recipient's rows in order. Texts queued together
+// go out as one message (a storm of alerts to one supervisor would
+// otherwise wait out WeCom's 30-a-minute limit one by one); when the
+// recipient's window is full, the rest waits its turn, postponed at once.
+func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) (sent int, toMark []int64, err error) {
+	units := mergeUnits(rows)
+	for i, u := range units {
+		wait, err := s.allow(ctx, u[0].Recipient)
+		if err != nil {
+			return sent, toMark, err
+		}
+		if wait > 0 {
+			s.Metrics.limited()
+			var ids []int64
+			for _, rest := range units[i:] {
+				for _, m := range rest {
+					ids = append(ids, m.ID)
+				}
+			}
+			return sent, toMark, s.Store.Postpone(ctx, ids, s.Store.Now().Add(wait))
+		}
+		ok, marked, err := s.deliverUnit(ctx, u)
+		if err != nil {
+			return sent, toMark, err
+		}
+		if ok {
+			sent += len(u)
+			if !marked {
+				for _, m := range u {
+					toMark = append(toMark, m.ID)
+				}
+			}
+		}
 	}
-	attempt := m.Attempts
+	return sent, toMark, nil
+}
+
+// mergeUnits cuts one recipient's rows into what goes out as one message:
+// runs of plain texts joined up to mergeLimit, everything else alone.
+func mergeUnits(rows []models.OutboxMessage) [][]models.OutboxMessage {
+	var units [][]models.OutboxMessage
+	size := 0
+	for _, m := range rows {
+		if n := len(units); n > 0 && m.MsgType == "text" && units[n-1][0].MsgType == "text" && size+len(m.Content)+2 <= mergeLimit {
+			units[n-1] = append(units[n-1], m)
+			size += len(m.Content) + 2
+			continue
+		}
+		units = append(units, []models.OutboxMessage{m})
+		size = len(m.Content)
+	}
+	return units
+}
+
+// deliverUnit makes one attempt on a unit. ok says it went out; marked
+// says it was marked sent already (a card's response code is stored at
+// once, it is needed to update the card later).
+func (s *Sender) deliverUnit(ctx context.Context, u []models.OutboxMessage) (ok, marked bool, err error) {
+	m := u[0]
+	if len(u) > 1 {
+		parts := make([]string, len(u))
+		for i, x := range u {
+			parts[i] = x.Content
+		}
+		m.Content = strings.Join(parts, "\n\n")
+	}
 	code, derr := s.Deliverer.Deliver(ctx, m)
 	if derr == nil {
 		s.Metrics.sent()
@@ -200,17 +263,28 @@ func (s *Sender) deliverOne(ctx context.Context, m models.OutboxMessage) (sent, 
 		return true, true, s.Store.MarkSent(ctx, m.ID, code)
 	}
 	reason := derr.Error()
-	if retryable(derr) && attempt < s.MaxAttempts {
-		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", attempt, "err", reason)
-		s.Metrics.retried()
-		return false, false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(attempt)), reason)
+	for _, x := range u {
+		if err := s.failed(ctx, x, derr, reason); err != nil {
+			return false, false, err
+		}
 	}
-	s.Log.Error("outbox send failed for good", "outbox", m.ID, "attempt", attempt, "err", reason)
+	return false, false, nil
+}
+
+// failed handles a failed attempt on one row: retry later, or give up and
+// tell the supervisors.
+func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error, reason string) error {
+	if retryable(derr) && m.Attempts < s.MaxAttempts {
+		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", m.Attempts, "err", reason)
+		s.Metrics.retried()
+		return s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(m.Attempts)), reason)
+	}
+	s.Log.Error("outbox send failed for good", "outbox", m.ID, "attempt", m.Attempts, "err", reason)
 	s.Metrics.failed()
 	if err := s.Store.FailOutbox(ctx, m.ID, reason); err != nil {
-		return false, false, err
+		return err
 	}
-	return false, false, s.reportFailure(ctx, m, reason)
+	return s.reportFailure(ctx, m, reason)
 }
 
 // allow takes a slot in every per-recipient window, or says how long to

@@ -167,8 +167,10 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 func TestPerRecipientLimitHoldsTheExcess(t *testing.T) {
 	r := newRig(t)
 	var msgs []models.Message
+	// Long texts cannot share a message, so each needs its own slot.
+	long := strings.Repeat("长", 400)
 	for i := range 35 {
-		msgs = append(msgs, models.Message{To: "zhangsan", Text: fmt.Sprint("提醒 ", i), Key: fmt.Sprint("z", i)})
+		msgs = append(msgs, models.Message{To: "zhangsan", Text: fmt.Sprint("提醒 ", i, long), Key: fmt.Sprint("z", i)})
 	}
 	msgs = append(msgs, models.Message{To: "lisi", Text: "别人的", Key: "l"})
 	r.queue(msgs...)
@@ -236,5 +238,27 @@ func TestPhoneGatewayRoute(t *testing.T) {
 	r.run()
 	if m := r.row("p"); m.Status != models.OutboxSent || len(got) != 2 || !strings.Contains(got[1], `"to":"13800000001"`) || !strings.Contains(got[1], `"ticket":5`) {
 		t.Fatalf("row %+v, gateway got %v", m, got)
+	}
+}
+
+func TestTextsQueuedTogetherGoOutAsOneMessage(t *testing.T) {
+	r := newRig(t)
+	var msgs []models.Message
+	for i := range 40 {
+		msgs = append(msgs, models.Message{To: "zhaoliu", Text: fmt.Sprintf("【高优先级】新工单 #%d", i), Key: fmt.Sprint("k", i)})
+	}
+	r.queue(msgs...)
+	if n := r.run(); n != 40 {
+		t.Fatalf("sent %d rows, want 40", n)
+	}
+	got := r.fake.Messages()
+	if len(got) != 1 {
+		t.Fatalf("%d WeCom messages, want one carrying all 40", len(got))
+	}
+	if !strings.Contains(got[0].Text, "新工单 #0\n\n【高优先级】新工单 #1") || !strings.HasSuffix(got[0].Text, "#39") {
+		t.Fatalf("merged text out of order: %q", got[0].Text)
+	}
+	if m := r.row("k39"); m.Status != models.OutboxSent {
+		t.Fatalf("row %+v", m)
 	}
 }

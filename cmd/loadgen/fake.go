@@ -78,11 +78,15 @@ func (t *replyTracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.first = now
 	}
 	t.last = now
-	switch sub := ticketReply.FindStringSubmatch(text); {
-	case sub != nil:
-		id, _ := strconv.ParseInt(sub[1], 10, 64)
-		if _, seen := t.tickets[id]; !seen {
-			t.tickets[id] = now
+	// opsbot sends texts queued together for one person as one message, so
+	// one message may confirm several tickets.
+	switch subs := ticketReply.FindAllStringSubmatch(text, -1); {
+	case subs != nil:
+		for _, sub := range subs {
+			id, _ := strconv.ParseInt(sub[1], 10, 64)
+			if _, seen := t.tickets[id]; !seen {
+				t.tickets[id] = now
+			}
 		}
 	case strings.ContainsAny(text, "？?"):
 		t.questions++

@@ -132,20 +132,20 @@ func (s *Store) DueOutbox(ctx context.Context, limit int) ([]OutboxMessage, erro
 // MarkSent records a delivered message.
 func (s *Store) MarkSent(ctx context.Context, id int64, responseCode string) error {
 	now := s.now().UTC()
-	return wrap("mark sent", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+	return wrap("mark sent", s.conn(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
 		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "response_code": responseCode, "last_error": ""}).Error)
 }
 
-// RetryOutbox schedules another attempt at at.
+// RetryOutbox counts a failed attempt and schedules the next at at.
 func (s *Store) RetryOutbox(ctx context.Context, id int64, at time.Time, reason string) error {
-	return wrap("retry outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
-		Updates(map[string]any{"next_attempt_at": at.UTC(), "last_error": reason}).Error)
+	return wrap("retry outbox", s.conn(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+		Updates(map[string]any{"next_attempt_at": at.UTC(), "last_error": reason, "attempts": gorm.Expr("attempts + 1")}).Error)
 }
 
-// FailOutbox gives a message up after its last attempt.
+// FailOutbox counts the last attempt and gives the message up.
 func (s *Store) FailOutbox(ctx context.Context, id int64, reason string) error {
-	return wrap("fail outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
-		Updates(map[string]any{"status": OutboxFailed, "last_error": reason}).Error)
+	return wrap("fail outbox", s.conn(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+		Updates(map[string]any{"status": OutboxFailed, "last_error": reason, "attempts": gorm.Expr("attempts + 1")}).Error)
 }
 
 // OutboxCounts counts messages by status, for metrics and /readyz.
@@ -169,32 +169,41 @@ func (s *Store) OutboxByKey(ctx context.Context, key string) (OutboxMessage, err
 	return m, wrap("outbox", err)
 }
 
-// LeaseDue takes up to limit due messages for one attempt each, in one
-// statement: their next attempt moves to now+lease (a sender that dies
-// mid-send leaves them to be retried then) and Attempts counts this one.
-// Replicas skip each other's rows on Postgres.
+// LeaseDue takes up to limit due messages for one attempt each. Inside
+// Batch (Postgres) it locks them for the batch's transaction (FOR UPDATE
+// SKIP LOCKED): other senders skip them, and if this one dies the lock dies
+// with its connection, so no row is written just to lease it. Outside a
+// batch (SQLite) it moves their next attempt to now+lease instead, which
+// hands them back if the sender dies mid-send. Attempts counts failures
+// only; Postgres replicas skip each other's rows either way.
 func (s *Store) LeaseDue(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
 	now := s.now().UTC()
+	var out []OutboxMessage
+	var err error
+	if inBatch(ctx) {
+		err = s.conn(ctx).Raw(`SELECT * FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+			OutboxPending, now, limit).Scan(&out).Error
+		return out, wrap("lease outbox", err)
+	}
 	lock := " FOR UPDATE SKIP LOCKED"
 	if s.driver == "sqlite" {
 		lock = ""
 	}
-	var out []OutboxMessage
-	err := s.db.WithContext(ctx).Raw(`UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
+	err = s.db.WithContext(ctx).Raw(`UPDATE outbox SET next_attempt_at = ?
 WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
 RETURNING *`, now.Add(lease), OutboxPending, now, limit).Scan(&out).Error
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, wrap("lease outbox", err)
 }
 
-// Postpone gives leased messages back without counting the attempt: they
-// wait for the recipient's rate window, they did not fail.
+// Postpone gives leased messages back for a later attempt: they wait for
+// the recipient's rate window, they did not fail.
 func (s *Store) Postpone(ctx context.Context, ids []int64, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return wrap("postpone outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
-		Updates(map[string]any{"next_attempt_at": at.UTC(), "attempts": gorm.Expr("attempts - 1")}).Error)
+	return wrap("postpone outbox", s.conn(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
+		Update("next_attempt_at", at.UTC()).Error)
 }
 
 // MarkSentBatch records delivered messages that carry no response code.
@@ -203,6 +212,6 @@ func (s *Store) MarkSentBatch(ctx context.Context, ids []int64) error {
 		return nil
 	}
 	now := s.now().UTC()
-	return wrap("mark sent", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
+	return wrap("mark sent", s.conn(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
 		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "last_error": ""}).Error)
 }

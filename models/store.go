@@ -194,12 +194,29 @@ func (b *batch) savepoint(s *Store, fn func(*Tx) error) error {
 	return nil
 }
 
+// inBatch reports whether ctx carries a batch transaction.
+func inBatch(ctx context.Context) bool {
+	_, ok := ctx.Value(batchKey{}).(*batch)
+	return ok
+}
+
+// conn is where a plain statement goes: the batch's transaction when ctx
+// carries one, else the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
+		return b.db
+	}
+	return s.db.WithContext(ctx)
+}
+
 // Batch runs fn with one transaction that every Update made with the
 // context fn receives joins as a savepoint: many small changes share one
 // commit (group commit), which is what lets tickets be created at the rate
 // of the database's commits rather than one commit each. If the commit
 // fails, all of fn's changes are gone and fn's callers must retry. On
 // SQLite (one connection, one writer) fn runs without a shared transaction.
+// Updates inside one batch must not run concurrently: they share one
+// connection and its savepoints.
 func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
 	if s.driver == "sqlite" {
 		return fn(ctx)

@@ -109,27 +109,45 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// RunOnce delivers the rows due now and reports how many it sent. Rows
-// are leased a batch at a time and delivered by several workers; one
-// recipient's messages always go to the same worker, in order.
+// RunOnce delivers the rows due now and reports how many it sent. A batch
+// of rows is taken and delivered by several workers (one recipient's rows
+// on one worker, in order), and the outcome is written with one commit.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.init()
 	sent := 0
 	for {
-		rows, err := s.Store.LeaseDue(ctx, s.Batch, s.Lease)
+		var rows []models.OutboxMessage
+		var n int
+		var failures []failure
+		err := s.Store.Batch(ctx, func(ctx context.Context) error {
+			var err error
+			if rows, err = s.Store.LeaseDue(ctx, s.Batch, s.Lease); err != nil {
+				return err
+			}
+			n, failures, err = s.deliverAll(ctx, rows)
+			return err
+		})
 		if err != nil {
 			return sent, err
 		}
-		n, err := s.deliverAll(ctx, rows)
 		sent += n
-		if err != nil {
-			return sent, err
+		// Told after the commit: the report is itself an outbox message.
+		for _, f := range failures {
+			if err := s.reportFailure(ctx, f.m, f.reason); err != nil {
+				return sent, err
+			}
 		}
 		if len(rows) < s.Batch {
 			s.observe(ctx)
 			return sent, nil
 		}
 	}
+}
+
+// failure is a message given up, to report to the supervisors.
+type failure struct {
+	m      models.OutboxMessage
+	reason string
 }
 
 // senders is how many deliveries run at once.
@@ -141,7 +159,7 @@ const mergeLimit = 1800
 
 // deliverAll delivers leased rows: each recipient's rows go to one worker,
 // in order, and the sent ones are marked in one update.
-func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (int, error) {
+func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (int, []failure, error) {
 	byRecipient := map[string][]models.OutboxMessage{}
 	var order []string
 	for _, m := range rows {
@@ -157,12 +175,11 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 		i := h.Sum32() % senders
 		shards[i] = append(shards[i], r)
 	}
-	var mu sync.Mutex
-	var n int
-	var done []int64
-	var errs []error
+	// Workers only send; the database is written after they finish, from
+	// this goroutine, since a batch's statements share one connection.
+	results := make([][]outcome, len(shards))
 	var wg sync.WaitGroup
-	for _, shard := range shards {
+	for i, shard := range shards {
 		if len(shard) == 0 {
 			continue
 		}
@@ -170,59 +187,103 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 		go func() {
 			defer wg.Done()
 			for _, r := range shard {
-				sent, toMark, err := s.deliverTo(ctx, byRecipient[r])
-				mu.Lock()
-				n += sent
-				done = append(done, toMark...)
-				if err != nil {
-					errs = append(errs, err)
-				}
-				mu.Unlock()
+				results[i] = append(results[i], s.deliverTo(ctx, byRecipient[r])...)
 			}
 		}()
 	}
 	wg.Wait()
-	if err := s.Store.MarkSentBatch(ctx, done); err != nil {
-		errs = append(errs, err)
-	}
-	return n, errors.Join(errs...)
+	return s.record(ctx, results)
 }
+
+// outcome is what happened to some rows: sent (code kept for cards),
+// postponed until at, or failed with err.
+type outcome struct {
+	rows []models.OutboxMessage
+	kind int
+	code string
+	at   time.Time
+	err  error
+}
+
+const (
+	outSent = iota
+	outPostponed
+	outFailed
+)
 
 // deliverTo sends one recipient's rows in order. Texts queued together
 // go out as one message (a storm of alerts to one supervisor would
 // otherwise wait out WeCom's 30-a-minute limit one by one); when the
-// recipient's window is full, the rest waits its turn, postponed at once.
-func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) (sent int, toMark []int64, err error) {
+// recipient's window is full, the rest waits its turn.
+func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) []outcome {
 	units := mergeUnits(rows)
+	var out []outcome
 	for i, u := range units {
 		wait, err := s.allow(ctx, u[0].Recipient)
 		if err != nil {
-			return sent, toMark, err
+			wait = time.Second
 		}
 		if wait > 0 {
 			s.Metrics.limited()
-			var ids []int64
-			for _, rest := range units[i:] {
-				for _, m := range rest {
-					ids = append(ids, m.ID)
-				}
+			var rest []models.OutboxMessage
+			for _, r := range units[i:] {
+				rest = append(rest, r...)
 			}
-			return sent, toMark, s.Store.Postpone(ctx, ids, s.Store.Now().Add(wait))
+			return append(out, outcome{rows: rest, kind: outPostponed, at: s.Store.Now().Add(wait)})
 		}
-		ok, marked, err := s.deliverUnit(ctx, u)
+		code, err := s.deliverUnit(ctx, u)
 		if err != nil {
-			return sent, toMark, err
+			out = append(out, outcome{rows: u, kind: outFailed, err: err})
+			continue
 		}
-		if ok {
-			sent += len(u)
-			if !marked {
-				for _, m := range u {
-					toMark = append(toMark, m.ID)
+		s.Metrics.sent()
+		out = append(out, outcome{rows: u, kind: outSent, code: code})
+	}
+	return out
+}
+
+// record writes the outcomes: the sent rows in one update, the others
+// one by one; it returns how many rows went out and which were given up.
+func (s *Sender) record(ctx context.Context, results [][]outcome) (int, []failure, error) {
+	var n int
+	var done []int64
+	var failures []failure
+	for _, shard := range results {
+		for _, o := range shard {
+			switch o.kind {
+			case outSent:
+				n += len(o.rows)
+				if o.code != "" {
+					if err := s.Store.MarkSent(ctx, o.rows[0].ID, o.code); err != nil {
+						return n, nil, err
+					}
+					continue
+				}
+				for _, m := range o.rows {
+					done = append(done, m.ID)
+				}
+			case outPostponed:
+				ids := make([]int64, len(o.rows))
+				for i, m := range o.rows {
+					ids[i] = m.ID
+				}
+				if err := s.Store.Postpone(ctx, ids, o.at); err != nil {
+					return n, nil, err
+				}
+			case outFailed:
+				for _, m := range o.rows {
+					gaveUp, err := s.failed(ctx, m, o.err)
+					if err != nil {
+						return n, nil, err
+					}
+					if gaveUp {
+						failures = append(failures, failure{m, o.err.Error()})
+					}
 				}
 			}
 		}
 	}
-	return sent, toMark, nil
+	return n, failures, s.Store.MarkSentBatch(ctx, done)
 }
 
 // mergeUnits cuts one recipient's rows into what goes out as one message:
@@ -242,10 +303,8 @@ func mergeUnits(rows []models.OutboxMessage) [][]models.OutboxMessage {
 	return units
 }
 
-// deliverUnit makes one attempt on a unit. ok says it went out; marked
-// says it was marked sent already (a card's response code is stored at
-// once, it is needed to update the card later).
-func (s *Sender) deliverUnit(ctx context.Context, u []models.OutboxMessage) (ok, marked bool, err error) {
+// deliverUnit sends a unit as one message and returns the response code.
+func (s *Sender) deliverUnit(ctx context.Context, u []models.OutboxMessage) (string, error) {
 	m := u[0]
 	if len(u) > 1 {
 		parts := make([]string, len(u))
@@ -254,37 +313,22 @@ func (s *Sender) deliverUnit(ctx context.Context, u []models.OutboxMessage) (ok,
 		}
 		m.Content = strings.Join(parts, "\n\n")
 	}
-	code, derr := s.Deliverer.Deliver(ctx, m)
-	if derr == nil {
-		s.Metrics.sent()
-		if code == "" {
-			return true, false, nil
-		}
-		return true, true, s.Store.MarkSent(ctx, m.ID, code)
-	}
-	reason := derr.Error()
-	for _, x := range u {
-		if err := s.failed(ctx, x, derr, reason); err != nil {
-			return false, false, err
-		}
-	}
-	return false, false, nil
+	return s.Deliverer.Deliver(ctx, m)
 }
 
-// failed handles a failed attempt on one row: retry later, or give up and
-// tell the supervisors.
-func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error, reason string) error {
-	if retryable(derr) && m.Attempts < s.MaxAttempts {
-		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", m.Attempts, "err", reason)
+// failed counts a failed attempt on one row: it is retried later, or given
+// up (gaveUp) after its last attempt or an error no retry can fix.
+func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error) (gaveUp bool, err error) {
+	attempt := m.Attempts + 1
+	reason := derr.Error()
+	if retryable(derr) && attempt < s.MaxAttempts {
+		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", attempt, "err", reason)
 		s.Metrics.retried()
-		return s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(m.Attempts)), reason)
+		return false, s.Store.RetryOutbox(ctx, m.ID, s.Store.Now().Add(s.Backoff(attempt)), reason)
 	}
-	s.Log.Error("outbox send failed for good", "outbox", m.ID, "attempt", m.Attempts, "err", reason)
+	s.Log.Error("outbox send failed for good", "outbox", m.ID, "attempt", attempt, "err", reason)
 	s.Metrics.failed()
-	if err := s.Store.FailOutbox(ctx, m.ID, reason); err != nil {
-		return err
-	}
-	return s.reportFailure(ctx, m, reason)
+	return true, s.Store.FailOutbox(ctx, m.ID, reason)
 }
 
 // allow takes a slot in every per-recipient window, or says how long to

@@ -26,10 +26,19 @@ type rig struct {
 	wecom  *outbox.WeCom
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigOn(t, modelstest.SQLite) }
+
+// eachRig runs a test of the sender on SQLite (rows leased by update) and
+// on Postgres (rows locked in the batch's transaction).
+func eachRig(t *testing.T, body func(t *testing.T, r *rig)) {
+	t.Run("sqlite", func(t *testing.T) { body(t, newRigOn(t, modelstest.SQLite)) })
+	t.Run("postgres", func(t *testing.T) { body(t, newRigOn(t, modelstest.Postgres)) })
+}
+
+func newRigOn(t *testing.T, open func(testing.TB, models.Options) *models.Store) *rig {
 	t.Helper()
 	c := modelstest.NewClock(modelstest.Monday9)
-	store := modelstest.SQLite(t, models.Options{Now: c.Now})
+	store := open(t, models.Options{Now: c.Now})
 	roster, _ := configs.LoadStaff("")
 	if _, err := store.SyncStaff(context.Background(), roster, nil); err != nil {
 		t.Fatal(err)
@@ -80,21 +89,22 @@ func (r *rig) row(key string) models.OutboxMessage {
 }
 
 func TestDeliversOnceAndKeysAreIdempotent(t *testing.T) {
-	r := newRig(t)
-	r.queue(models.Message{To: "nurse01", Text: "已登记工单 #1", Key: "a"}, models.Message{To: "nurse01", Text: "重复", Key: "a"})
-	if n := r.run(); n != 1 {
-		t.Fatalf("sent %d, want 1", n)
-	}
-	if n := r.run(); n != 0 {
-		t.Fatalf("second run sent %d", n)
-	}
-	msgs := r.fake.Messages()
-	if len(msgs) != 1 || msgs[0].Text != "已登记工单 #1" || msgs[0].To[0] != "nurse01" {
-		t.Fatalf("fake got %+v", msgs)
-	}
-	if m := r.row("a"); m.Status != models.OutboxSent || m.SentAt == nil {
-		t.Fatalf("row %+v", m)
-	}
+	eachRig(t, func(t *testing.T, r *rig) {
+		r.queue(models.Message{To: "nurse01", Text: "已登记工单 #1", Key: "a"}, models.Message{To: "nurse01", Text: "重复", Key: "a"})
+		if n := r.run(); n != 1 {
+			t.Fatalf("sent %d, want 1", n)
+		}
+		if n := r.run(); n != 0 {
+			t.Fatalf("second run sent %d", n)
+		}
+		msgs := r.fake.Messages()
+		if len(msgs) != 1 || msgs[0].Text != "已登记工单 #1" || msgs[0].To[0] != "nurse01" {
+			t.Fatalf("fake got %+v", msgs)
+		}
+		if m := r.row("a"); m.Status != models.OutboxSent || m.SentAt == nil {
+			t.Fatalf("row %+v", m)
+		}
+	})
 }
 
 func TestRetryableErrorsAreRetriedWithBackoff(t *testing.T) {
@@ -132,90 +142,94 @@ func TestRetryableErrorsAreRetriedWithBackoff(t *testing.T) {
 }
 
 func TestGivingUpTellsTheSupervisor(t *testing.T) {
-	r := newRig(t)
-	r.fake.Fail("message/send", -1, 3)
-	r.queue(models.Message{To: "nurse01", Text: "hi", Key: "k", TicketID: 7})
-	for range 3 {
-		r.run()
-		r.clock.Add(10 * time.Minute)
-	}
-	if m := r.row("k"); m.Status != models.OutboxFailed || m.Attempts != 3 {
-		t.Fatalf("row %+v", m)
-	}
-	r.run()
-	var alert string
-	for _, m := range r.fake.Messages() {
-		if m.To[0] == "zhaoliu" {
-			alert = m.Text
+	eachRig(t, func(t *testing.T, r *rig) {
+		r.fake.Fail("message/send", -1, 3)
+		r.queue(models.Message{To: "nurse01", Text: "hi", Key: "k", TicketID: 7})
+		for range 3 {
+			r.run()
+			r.clock.Add(10 * time.Minute)
 		}
-	}
-	if !strings.Contains(alert, "工单 #7 的一条消息未能送达 nurse01") {
-		t.Fatalf("supervisor alert %q", alert)
-	}
+		if m := r.row("k"); m.Status != models.OutboxFailed || m.Attempts != 3 {
+			t.Fatalf("row %+v", m)
+		}
+		r.run()
+		var alert string
+		for _, m := range r.fake.Messages() {
+			if m.To[0] == "zhaoliu" {
+				alert = m.Text
+			}
+		}
+		if !strings.Contains(alert, "工单 #7 的一条消息未能送达 nurse01") {
+			t.Fatalf("supervisor alert %q", alert)
+		}
+	})
 }
 
 func TestPermanentErrorFailsAtOnce(t *testing.T) {
-	r := newRig(t)
-	r.fake.AddUser("zhaoliu", "赵六")
-	r.queue(models.Message{To: "ghost", Text: "hi", Key: "k"})
-	r.run()
-	if m := r.row("k"); m.Status != models.OutboxFailed || m.Attempts != 1 {
-		t.Fatalf("unknown user: %+v", m)
-	}
+	eachRig(t, func(t *testing.T, r *rig) {
+		r.fake.AddUser("zhaoliu", "赵六")
+		r.queue(models.Message{To: "ghost", Text: "hi", Key: "k"})
+		r.run()
+		if m := r.row("k"); m.Status != models.OutboxFailed || m.Attempts != 1 {
+			t.Fatalf("unknown user: %+v", m)
+		}
+	})
 }
 
 func TestPerRecipientLimitHoldsTheExcess(t *testing.T) {
-	r := newRig(t)
-	var msgs []models.Message
-	// Long texts cannot share a message, so each needs its own slot.
-	long := strings.Repeat("长", 400)
-	for i := range 35 {
-		msgs = append(msgs, models.Message{To: "zhangsan", Text: fmt.Sprint("提醒 ", i, long), Key: fmt.Sprint("z", i)})
-	}
-	msgs = append(msgs, models.Message{To: "lisi", Text: "别人的", Key: "l"})
-	r.queue(msgs...)
-	if n := r.run(); n != 31 {
-		t.Fatalf("sent %d, want 30 to zhangsan and 1 to lisi", n)
-	}
-	held := r.row("z34")
-	if held.Status != models.OutboxPending || held.Attempts != 0 || !held.NextAttempt.After(r.clock.Now()) {
-		t.Fatalf("held row %+v", held)
-	}
-	r.clock.Add(61 * time.Second)
-	if n := r.run(); n != 5 {
-		t.Fatalf("after a minute sent %d, want 5", n)
-	}
+	eachRig(t, func(t *testing.T, r *rig) {
+		var msgs []models.Message
+		// Long texts cannot share a message, so each needs its own slot.
+		long := strings.Repeat("长", 400)
+		for i := range 35 {
+			msgs = append(msgs, models.Message{To: "zhangsan", Text: fmt.Sprint("提醒 ", i, long), Key: fmt.Sprint("z", i)})
+		}
+		msgs = append(msgs, models.Message{To: "lisi", Text: "别人的", Key: "l"})
+		r.queue(msgs...)
+		if n := r.run(); n != 31 {
+			t.Fatalf("sent %d, want 30 to zhangsan and 1 to lisi", n)
+		}
+		held := r.row("z34")
+		if held.Status != models.OutboxPending || held.Attempts != 0 || !held.NextAttempt.After(r.clock.Now()) {
+			t.Fatalf("held row %+v", held)
+		}
+		r.clock.Add(61 * time.Second)
+		if n := r.run(); n != 5 {
+			t.Fatalf("after a minute sent %d, want 5", n)
+		}
+	})
 }
 
 func TestCardsAndOpsGroup(t *testing.T) {
-	r := newRig(t)
-	card := &models.Card{TaskID: "confirm-3", Title: "工单 #3 已处理，请确认", Buttons: []models.CardButton{{Key: "confirm:3:yes", Text: "已解决"}}}
-	r.queue(models.Message{To: "nurse01", Card: card, Key: "c"}, models.Message{To: models.OpsGroup, Text: "【高优先级】新工单", Key: "g"})
-	// No group configured: ops messages go to the supervisors.
-	r.wecom.Fallback = func(context.Context) ([]string, error) { return []string{"zhaoliu"}, nil }
-	r.run()
-	m := r.row("c")
-	if m.ResponseCode == "" {
-		t.Fatalf("card row kept no response code: %+v", m)
-	}
-	var sawCard, sawOps bool
-	for _, s := range r.fake.Messages() {
-		if s.MsgType == "template_card" && s.TaskID == fmt.Sprintf("confirm-3-%d", m.ID) {
-			sawCard = true
+	eachRig(t, func(t *testing.T, r *rig) {
+		card := &models.Card{TaskID: "confirm-3", Title: "工单 #3 已处理，请确认", Buttons: []models.CardButton{{Key: "confirm:3:yes", Text: "已解决"}}}
+		r.queue(models.Message{To: "nurse01", Card: card, Key: "c"}, models.Message{To: models.OpsGroup, Text: "【高优先级】新工单", Key: "g"})
+		// No group configured: ops messages go to the supervisors.
+		r.wecom.Fallback = func(context.Context) ([]string, error) { return []string{"zhaoliu"}, nil }
+		r.run()
+		m := r.row("c")
+		if m.ResponseCode == "" {
+			t.Fatalf("card row kept no response code: %+v", m)
 		}
-		if s.To != nil && s.To[0] == "zhaoliu" && strings.Contains(s.Text, "高优先级") {
-			sawOps = true
+		var sawCard, sawOps bool
+		for _, s := range r.fake.Messages() {
+			if s.MsgType == "template_card" && s.TaskID == fmt.Sprintf("confirm-3-%d", m.ID) {
+				sawCard = true
+			}
+			if s.To != nil && s.To[0] == "zhaoliu" && strings.Contains(s.Text, "高优先级") {
+				sawOps = true
+			}
 		}
-	}
-	if !sawCard || !sawOps {
-		t.Fatalf("card %v ops %v: %+v", sawCard, sawOps, r.fake.Messages())
-	}
-	r.wecom.OpsChatID = "chat-ops"
-	r.queue(models.Message{To: models.OpsGroup, Text: "第二条", Key: "g2"})
-	r.run()
-	if calls := r.fake.CallsTo("appchat/send"); len(calls) != 1 || calls[0].Body["chatid"] != "chat-ops" {
-		t.Fatalf("appchat/send calls %+v", calls)
-	}
+		if !sawCard || !sawOps {
+			t.Fatalf("card %v ops %v: %+v", sawCard, sawOps, r.fake.Messages())
+		}
+		r.wecom.OpsChatID = "chat-ops"
+		r.queue(models.Message{To: models.OpsGroup, Text: "第二条", Key: "g2"})
+		r.run()
+		if calls := r.fake.CallsTo("appchat/send"); len(calls) != 1 || calls[0].Body["chatid"] != "chat-ops" {
+			t.Fatalf("appchat/send calls %+v", calls)
+		}
+	})
 }
 
 func TestPhoneGatewayRoute(t *testing.T) {
@@ -242,23 +256,24 @@ func TestPhoneGatewayRoute(t *testing.T) {
 }
 
 func TestTextsQueuedTogetherGoOutAsOneMessage(t *testing.T) {
-	r := newRig(t)
-	var msgs []models.Message
-	for i := range 40 {
-		msgs = append(msgs, models.Message{To: "zhaoliu", Text: fmt.Sprintf("【高优先级】新工单 #%d", i), Key: fmt.Sprint("k", i)})
-	}
-	r.queue(msgs...)
-	if n := r.run(); n != 40 {
-		t.Fatalf("sent %d rows, want 40", n)
-	}
-	got := r.fake.Messages()
-	if len(got) != 1 {
-		t.Fatalf("%d WeCom messages, want one carrying all 40", len(got))
-	}
-	if !strings.Contains(got[0].Text, "新工单 #0\n\n【高优先级】新工单 #1") || !strings.HasSuffix(got[0].Text, "#39") {
-		t.Fatalf("merged text out of order: %q", got[0].Text)
-	}
-	if m := r.row("k39"); m.Status != models.OutboxSent {
-		t.Fatalf("row %+v", m)
-	}
+	eachRig(t, func(t *testing.T, r *rig) {
+		var msgs []models.Message
+		for i := range 40 {
+			msgs = append(msgs, models.Message{To: "zhaoliu", Text: fmt.Sprintf("【高优先级】新工单 #%d", i), Key: fmt.Sprint("k", i)})
+		}
+		r.queue(msgs...)
+		if n := r.run(); n != 40 {
+			t.Fatalf("sent %d rows, want 40", n)
+		}
+		got := r.fake.Messages()
+		if len(got) != 1 {
+			t.Fatalf("%d WeCom messages, want one carrying all 40", len(got))
+		}
+		if !strings.Contains(got[0].Text, "新工单 #0\n\n【高优先级】新工单 #1") || !strings.HasSuffix(got[0].Text, "#39") {
+			t.Fatalf("merged text out of order: %q", got[0].Text)
+		}
+		if m := r.row("k39"); m.Status != models.OutboxSent {
+			t.Fatalf("row %+v", m)
+		}
+	})
 }

@@ -90,7 +90,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 			return nil, err
 		}
 		s.client = c
-		a.handlers.SetDirectory(directory{c})
+		a.handlers.SetDirectory(&directory{c: c})
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
@@ -257,13 +257,35 @@ func (s *server) recoverLoop(ctx context.Context) {
 	}
 }
 
-// directory adapts the WeCom address list for the handlers.
-type directory struct{ c *bot.Client }
+// directory adapts the WeCom address list for the handlers. The client
+// caches people in Redis (shared by replicas); this keeps the answer in the
+// process for a few minutes as well, since every message asks who sent it
+// and a Redis round trip per message showed in the load profile.
+type directory struct {
+	c     *bot.Client
+	cache sync.Map // userid → dirEntry
+}
 
-func (d directory) Lookup(ctx context.Context, userID string) (string, string, error) {
-	u, err := d.c.GetUser(ctx, userID)
-	if err != nil {
-		return "", "", err
+type dirEntry struct {
+	name, dept string
+	err        error
+	until      time.Time
+}
+
+// dirTTL bounds how stale a name or department may be in one process.
+const dirTTL = 5 * time.Minute
+
+func (d *directory) Lookup(ctx context.Context, userID string) (string, string, error) {
+	if v, ok := d.cache.Load(userID); ok {
+		if e := v.(dirEntry); time.Now().Before(e.until) {
+			return e.name, e.dept, e.err
+		}
 	}
-	return u.Name, strings.Join(u.DepartmentNames, "/"), nil
+	u, err := d.c.GetUser(ctx, userID)
+	e := dirEntry{name: u.Name, dept: strings.Join(u.DepartmentNames, "/"), err: err, until: time.Now().Add(dirTTL)}
+	if err != nil && !errors.Is(err, bot.ErrUserNotFound) {
+		return "", "", err // a WeCom outage is not remembered
+	}
+	d.cache.Store(userID, e)
+	return e.name, e.dept, e.err
 }

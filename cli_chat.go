@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"opsbot/bot"
@@ -36,7 +37,7 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 	}
 	defer a.close()
 	term := &terminal{out: e.stdout}
-	sender := &outbox.Sender{Store: a.store, Deliverer: term, Log: a.log}
+	sender := &outbox.Sender{Store: a.store, Deliverer: term, Log: a.log, Workers: 1}
 	interactive := isTerminal(e.stdin)
 	if interactive {
 		fmt.Fprintf(e.stdout, "opsbot 终端对话，您是 %s。发“帮助”看命令，行首 @userid 换人说话，/click 按钮键 模拟点卡片，Ctrl-D 退出。\n", *user)
@@ -124,10 +125,15 @@ func (a *app) recoverInbox(ctx context.Context, before time.Time) error {
 }
 
 // terminal prints what opsbot sends.
-type terminal struct{ out io.Writer }
+type terminal struct {
+	mu  sync.Mutex
+	out io.Writer
+}
 
 // Deliver implements outbox.Deliverer.
 func (t *terminal) Deliver(_ context.Context, m models.OutboxMessage) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	to := m.Recipient
 	if to == models.OpsGroup {
 		to = "运维群"

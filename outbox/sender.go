@@ -50,8 +50,11 @@ type Sender struct {
 	Backoff func(n int) time.Duration
 	// Lease is how long an attempt holds a row before another sender may
 	// try it (a sender that died mid-send).
-	Lease   time.Duration
-	Batch   int
+	Lease time.Duration
+	Batch int
+	// Workers is how many deliveries run at once (8 when 0); the terminal
+	// chat uses 1 so that what it prints keeps its order.
+	Workers int
 	Log     *slog.Logger
 	Metrics *Metrics
 
@@ -74,6 +77,9 @@ func (s *Sender) init() {
 		}
 		if s.Batch == 0 {
 			s.Batch = 100
+		}
+		if s.Workers <= 0 {
+			s.Workers = 8
 		}
 		if s.Log == nil {
 			s.Log = slog.New(slog.DiscardHandler)
@@ -150,9 +156,6 @@ type failure struct {
 	reason string
 }
 
-// senders is how many deliveries run at once.
-const senders = 8
-
 // mergeLimit bounds a message made of several queued texts; WeCom cuts an
 // app text at 2048 bytes.
 const mergeLimit = 1800
@@ -168,11 +171,11 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 		}
 		byRecipient[m.Recipient] = append(byRecipient[m.Recipient], m)
 	}
-	shards := make([][]string, senders)
+	shards := make([][]string, s.Workers)
 	for _, r := range order {
 		h := fnv.New32a()
 		h.Write([]byte(r))
-		i := h.Sum32() % senders
+		i := h.Sum32() % uint32(s.Workers)
 		shards[i] = append(shards[i], r)
 	}
 	// Workers only send; the database is written after they finish, from

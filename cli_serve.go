@@ -74,6 +74,14 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.botm = bot.NewMetrics(s.reg)
 	s.calWarn = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_calendar_next_year_missing", Help: "1 when next year's statutory holidays are not known yet (from 1 December)."})
+	// Computed at every scrape, so the alert does not wait for a /readyz call.
+	s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "opsbot_calendar_data_missing", Help: "1 when this or, from 1 December, next year's statutory holidays are unknown."},
+		func() float64 {
+			if s.calendarWarning() != "" {
+				return 1
+			}
+			return 0
+		}))
 	s.reg.MustRegister(s.calWarn)
 	var route outbox.Route
 	if a.cfg.Phone.GatewayURL != "" {

@@ -68,6 +68,7 @@ func (j *Jobs) Table() []Job {
 	return []Job{
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
+		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 	}
 }
 
@@ -115,4 +116,16 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// CheckCalendar warns every morning, from 1 December, while next year's
+// statutory holidays are unknown: deadlines in January would be counted on
+// a calendar without its holidays and make-up workdays.
+func (j *Jobs) CheckCalendar(ctx context.Context) error {
+	now := j.Store.Now().In(j.loc)
+	cal := j.Store.SLA().Clock().Calendar()
+	if cal.MissingNextYear(now) || !cal.KnowsYear(now.Year()) {
+		j.Log.Warn("statutory holidays unknown: add them to configs/calendar.yaml (docs/sla.md)", "job", "calendar-check", "year", now.Year()+1)
+	}
+	return nil
 }

@@ -1,11 +1,13 @@
 package schedules
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -474,4 +476,21 @@ func TestSchedulerKilledMidRunIsTakenOver(t *testing.T) {
 func withSLA(t *testing.T, o models.Options) models.Options {
 	o.SLA = modelstest.DefaultSLA(t)
 	return o
+}
+
+func TestCalendarCheckWarnsInDecemberWithoutNextYear(t *testing.T) {
+	c := modelstest.NewClock(time.Date(2026, 12, 5, 9, 0, 0, 0, modelstest.Shanghai))
+	s := modelstest.SQLite(t, options(c))
+	var buf bytes.Buffer
+	j := newJobs(t, s, kv.NewMemory(c.Now), catalog(t), "a")
+	j.Log = slog.New(slog.NewTextHandler(&buf, nil))
+	j.CheckCalendar(context.Background())
+	if buf.Len() != 0 {
+		t.Fatalf("2027 is known, yet: %s", buf.String())
+	}
+	c.Set(time.Date(2027, 12, 5, 9, 0, 0, 0, modelstest.Shanghai))
+	j.CheckCalendar(context.Background())
+	if !strings.Contains(buf.String(), "statutory holidays unknown") || !strings.Contains(buf.String(), "year=2028") {
+		t.Fatalf("no warning in December 2027: %q", buf.String())
+	}
 }

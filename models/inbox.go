@@ -120,10 +120,3 @@ func (s *Store) PendingInbox(ctx context.Context, before time.Time, limit int) (
 		Order("id").Limit(limit).Find(&out).Error
 	return out, wrap("pending inbox", err)
 }
-
-// InboxByKey returns one stored message.
-func (s *Store) InboxByKey(ctx context.Context, key string) (InboxMessage, error) {
-	var m InboxMessage
-	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", fitKey(key)).Error
-	return m, wrap("inbox", err)
-}

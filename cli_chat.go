@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +48,8 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 	if _, err := sender.RunOnce(ctx); err != nil {
 		return err
 	}
+	// Lines go through the same inbox as WeCom callbacks.
+	inbox := handlers.NewInbox(ctx, a.store, 1)
 	session := time.Now().UnixNano()
 	scan := bufio.NewScanner(e.stdin)
 	scan.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -75,7 +76,7 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 		if key, ok := strings.CutPrefix(line, "/click "); ok {
 			msg.Type, msg.Event, msg.EventKey, msg.Text = "event", "template_card_event", strings.TrimSpace(key), ""
 		}
-		if err := a.accept(ctx, msg); err != nil {
+		if _, err := inbox.Accept(ctx, msg); err != nil {
 			return err
 		}
 		if err := a.handlers.Process(ctx, msg); err != nil {
@@ -90,16 +91,6 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 		}
 	}
 	return scan.Err()
-}
-
-// accept stores a message in the inbox, as the WeCom receiver does.
-func (a *app) accept(ctx context.Context, msg bot.Incoming) error {
-	payload, err := json.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	_, err = a.store.AcceptInbox(ctx, []models.InboxItem{{Key: msg.Key, User: msg.User, MsgType: msg.Type, Payload: payload}})
-	return err
 }
 
 // recoverInbox processes messages accepted before before and never

@@ -17,6 +17,7 @@ import (
 
 	"opsbot/bot"
 	"opsbot/bot/wecomtest"
+	"opsbot/handlers"
 	"opsbot/kv"
 	"opsbot/models"
 	"opsbot/models/modelstest"
@@ -200,10 +201,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	orphan := bot.Incoming{Key: "msg:900", User: "nurse02", Type: "text", Text: "检验系统打不开，检验科", MsgID: "900", CreateTime: time.Now()}
-	app := &app{store: pre}
-	if err := app.accept(context.Background(), orphan); err != nil {
+	inboxCtx, stopInbox := context.WithCancel(context.Background())
+	if _, err := handlers.NewInbox(inboxCtx, pre, 1).Accept(inboxCtx, orphan); err != nil {
 		t.Fatal(err)
 	}
+	stopInbox()
 
 	s := startServe(t, env, fake)
 

@@ -230,6 +230,10 @@ func (h *Handlers) breachReason(c *bot.Context) error {
 func (h *Handlers) todo(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
 		now := tx.Now()
+		team, err := tx.Team()
+		if err != nil {
+			return err
+		}
 		mine, err := tx.Tickets(models.TicketFilter{AssigneeID: c.User(), Statuses: models.OpenStatuses, ByDue: true, Limit: 30})
 		if err != nil {
 			return err
@@ -244,13 +248,13 @@ func (h *Handlers) todo(c *bot.Context) error {
 		} else {
 			fmt.Fprintf(&b, "您的待办（%d）：", len(mine))
 			for _, t := range mine {
-				b.WriteString("\n" + h.ticketLine(tx, t, now))
+				b.WriteString("\n" + h.ticketLine(team, t, now))
 			}
 		}
 		if len(waiting) > 0 {
 			fmt.Fprintf(&b, "\n待接单（%d）：", len(waiting))
 			for _, t := range waiting {
-				b.WriteString("\n" + h.ticketLine(tx, t, now))
+				b.WriteString("\n" + h.ticketLine(team, t, now))
 			}
 			fmt.Fprintf(&b, "\n发“接单 %d”接下最早的一单。", waiting[0].ID)
 		}

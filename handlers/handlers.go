@@ -202,7 +202,7 @@ func (h *Handlers) tx(c *bot.Context, fn func(*models.Tx) error) error {
 	return err
 }
 
-// requireStaff refuses commands meant for the service team.
+// requireRole refuses a command to anyone without one of roles.
 func requireRole(roles ...models.Role) bot.Middleware {
 	return func(next bot.HandlerFunc) bot.HandlerFunc {
 		return func(c *bot.Context) error {

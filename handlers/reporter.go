@@ -79,6 +79,10 @@ func (h *Handlers) opsAlert(t *models.Ticket) string {
 func (h *Handlers) myTickets(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
 		now := tx.Now()
+		team, err := tx.Team()
+		if err != nil {
+			return err
+		}
 		statuses := append(append([]models.Status{}, models.OpenStatuses...), models.StatusResolved)
 		mine, err := tx.Tickets(models.TicketFilter{ReporterID: c.User(), Statuses: statuses, Limit: 20})
 		if err != nil {
@@ -86,7 +90,7 @@ func (h *Handlers) myTickets(c *bot.Context) error {
 		}
 		var lines []string
 		for _, t := range mine {
-			lines = append(lines, h.ticketLine(tx, t, now))
+			lines = append(lines, h.ticketLine(team, t, now))
 		}
 		if a := actor(c); a.IsStaff() {
 			assigned, err := tx.Tickets(models.TicketFilter{AssigneeID: c.User(), Statuses: models.OpenStatuses, ByDue: true, Limit: 20})
@@ -96,7 +100,7 @@ func (h *Handlers) myTickets(c *bot.Context) error {
 			if len(assigned) > 0 {
 				lines = append(lines, "我负责的：")
 				for _, t := range assigned {
-					lines = append(lines, h.ticketLine(tx, t, now))
+					lines = append(lines, h.ticketLine(team, t, now))
 				}
 			}
 		}

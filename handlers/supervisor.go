@@ -86,6 +86,10 @@ func (h *Handlers) merge(c *bot.Context) error {
 func (h *Handlers) queue(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
 		now := tx.Now()
+		team, err := tx.Team()
+		if err != nil {
+			return err
+		}
 		open, err := tx.Tickets(models.TicketFilter{Statuses: models.OpenStatuses, ByDue: true, Limit: 200})
 		if err != nil {
 			return err
@@ -110,7 +114,7 @@ func (h *Handlers) queue(c *bot.Context) error {
 				fmt.Fprintf(&b, "\n……还有 %d 单", len(open)-30)
 				break
 			}
-			b.WriteString("\n" + h.ticketLine(tx, t, now))
+			b.WriteString("\n" + h.ticketLine(team, t, now))
 		}
 		c.Reply(b.String())
 		return nil

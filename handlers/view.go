@@ -26,8 +26,17 @@ func staffName(tx *models.Tx, userID string) string {
 	return userID
 }
 
-// ticketLine is one ticket in a list.
-func (h *Handlers) ticketLine(tx *models.Tx, t models.Ticket, now time.Time) string {
+// nameIn shows a userid as the person's name from a team read once for a
+// whole list or timeline, or the userid.
+func nameIn(team *models.Team, userID string) string {
+	if s, ok := team.Member(userID); ok {
+		return s.Name
+	}
+	return userID
+}
+
+// ticketLine is one ticket in a list; team is read once per list.
+func (h *Handlers) ticketLine(team *models.Team, t models.Ticket, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d［%s］", t.ID, t.Status.Label())
 	if sys := h.systemName(t.System); sys != "" {
@@ -35,7 +44,7 @@ func (h *Handlers) ticketLine(tx *models.Tx, t models.Ticket, now time.Time) str
 	}
 	b.WriteString(t.Title)
 	if t.AssigneeID != "" {
-		fmt.Fprintf(&b, "（%s）", staffName(tx, t.AssigneeID))
+		fmt.Fprintf(&b, "（%s）", nameIn(team, t.AssigneeID))
 	}
 	b.WriteString(h.flags(t, now))
 	return b.String()
@@ -87,12 +96,12 @@ func (h *Handlers) ticketDetail(tx *models.Tx, t *models.Ticket, now time.Time) 
 		rep += " " + t.Phone
 	}
 	fmt.Fprintf(&b, "报修人：%s\n", rep)
-	if t.AssigneeID != "" {
-		if s, ok, err := tx.StaffMember(t.AssigneeID); err != nil {
-			return "", err
-		} else if ok {
-			fmt.Fprintf(&b, "负责人：%s\n", who(s))
-		}
+	team, err := tx.Team()
+	if err != nil {
+		return "", err
+	}
+	if s, ok := team.Member(t.AssigneeID); ok {
+		fmt.Fprintf(&b, "负责人：%s\n", who(s))
 	}
 	switch {
 	case t.Status == models.StatusNew:
@@ -115,7 +124,7 @@ func (h *Handlers) ticketDetail(tx *models.Tx, t *models.Ticket, now time.Time) 
 	}
 	b.WriteString("进展：")
 	for _, e := range events {
-		fmt.Fprintf(&b, "\n· %s %s %s", e.At.In(loc).Format("01-02 15:04"), staffOrReporter(tx, t, e.Actor), e.Action.Label())
+		fmt.Fprintf(&b, "\n· %s %s %s", e.At.In(loc).Format("01-02 15:04"), staffOrReporter(team, t, e.Actor), e.Action.Label())
 		if e.Note != "" && e.Action != models.ActCreate {
 			fmt.Fprintf(&b, "：%s", shortNote(e.Note))
 		}
@@ -123,14 +132,14 @@ func (h *Handlers) ticketDetail(tx *models.Tx, t *models.Ticket, now time.Time) 
 	return b.String(), nil
 }
 
-func staffOrReporter(tx *models.Tx, t *models.Ticket, userID string) string {
+func staffOrReporter(team *models.Team, t *models.Ticket, userID string) string {
 	if userID == t.ReporterID && t.ReporterName != "" {
 		return t.ReporterName
 	}
-	if userID == "opsbot" {
+	if userID == models.SystemActor {
 		return "系统"
 	}
-	return staffName(tx, userID)
+	return nameIn(team, userID)
 }
 
 func shortNote(s string) string {

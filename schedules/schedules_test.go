@@ -49,6 +49,16 @@ func newJobs(t testing.TB, s *models.Store, store kv.Store, cat *models.Catalog,
 	return New(Deps{Store: s, KV: store, Catalog: cat, Config: configs.Default(), OnCall: oncall, Owner: owner})
 }
 
+// sqliteJobs is one replica's jobs on a fresh SQLite store with the
+// example roster, its clock at Monday 09:00.
+func sqliteJobs(t *testing.T) (*modelstest.Clock, *models.Store, *Jobs) {
+	c := modelstest.NewClock(monday9)
+	s := modelstest.SQLite(t, options(c))
+	cat := catalog(t)
+	seedRoster(t, s, cat)
+	return c, s, newJobs(t, s, kv.NewMemory(c.Now), cat, "a")
+}
+
 func create(t testing.TB, s *models.Store, n int, p models.Priority, reporter string) int64 {
 	var id int64
 	err := s.Update(context.Background(), func(tx *models.Tx) error {
@@ -96,11 +106,7 @@ func outbox(t testing.TB, s *models.Store) map[string][]string {
 func joined(m map[string][]string, who string) string { return strings.Join(m[who], "\n") }
 
 func TestReminderLevelsGoToTheRightPeopleOnce(t *testing.T) {
-	c := modelstest.NewClock(monday9)
-	s := modelstest.SQLite(t, options(c))
-	cat := catalog(t)
-	seedRoster(t, s, cat)
-	j := newJobs(t, s, kv.NewMemory(c.Now), cat, "a")
+	c, s, j := sqliteJobs(t)
 	ctx := context.Background()
 	id := create(t, s, 1, models.PriorityMedium, "nurse01")
 
@@ -161,11 +167,7 @@ func TestReminderLevelsGoToTheRightPeopleOnce(t *testing.T) {
 }
 
 func TestPauseMovesRemindersAndDigestGroups(t *testing.T) {
-	c := modelstest.NewClock(monday9)
-	s := modelstest.SQLite(t, options(c))
-	cat := catalog(t)
-	seedRoster(t, s, cat)
-	j := newJobs(t, s, kv.NewMemory(c.Now), cat, "a")
+	c, s, j := sqliteJobs(t)
 	ctx := context.Background()
 	a := create(t, s, 1, models.PriorityHigh, "nurse01")
 	b := create(t, s, 2, models.PriorityHigh, "nurse02")
@@ -210,11 +212,7 @@ func TestPauseMovesRemindersAndDigestGroups(t *testing.T) {
 }
 
 func TestAutoCloseAfterTheConfirmationWindow(t *testing.T) {
-	c := modelstest.NewClock(monday9)
-	s := modelstest.SQLite(t, options(c))
-	cat := catalog(t)
-	seedRoster(t, s, cat)
-	j := newJobs(t, s, kv.NewMemory(c.Now), cat, "a")
+	c, s, j := sqliteJobs(t)
 	ctx := context.Background()
 	id := create(t, s, 1, models.PriorityLow, "nurse01")
 	claim(t, s, id, "zhangsan")
@@ -244,11 +242,7 @@ func TestAutoCloseAfterTheConfirmationWindow(t *testing.T) {
 }
 
 func TestLeaveHandsTicketsToAPeerOfNoLowerLevel(t *testing.T) {
-	c := modelstest.NewClock(monday9)
-	s := modelstest.SQLite(t, options(c))
-	cat := catalog(t)
-	seedRoster(t, s, cat)
-	j := newJobs(t, s, kv.NewMemory(c.Now), cat, "a")
+	_, s, j := sqliteJobs(t)
 	ctx := context.Background()
 	a := create(t, s, 1, models.PriorityMedium, "nurse01")
 	b := create(t, s, 2, models.PriorityMedium, "nurse02")

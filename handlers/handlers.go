@@ -245,7 +245,13 @@ func (h *Handlers) Process(ctx context.Context, msg bot.Incoming) error {
 // every message of the batch is retried.
 func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) {
 	errs := make([]error, len(msgs))
-	err := h.store.Batch(ctx, func(ctx context.Context) error {
+	keys := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Key != "" {
+			keys = append(keys, m.Key)
+		}
+	}
+	err := h.store.Batch(ctx, keys, func(ctx context.Context) error {
 		for i, m := range msgs {
 			errs[i] = h.router.Dispatch(ctx, m)
 		}

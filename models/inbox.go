@@ -89,7 +89,18 @@ func (s *Store) AcceptInbox(ctx context.Context, items []InboxItem) (dup []bool,
 // id: written as "msg_key = ? AND processed_at IS NULL", Postgres may plan
 // it over the partial index of unprocessed rows (its statistics lag behind
 // a burst) and scan thousands of rows for each message.
+//
+// In a batch that claimed key up front, the claim is taken from there.
 func (tx *Tx) ClaimInbox(key string) (bool, error) {
+	if tx.b != nil {
+		if free, ok := tx.b.claims[fitKey(key)]; ok {
+			if free {
+				tx.b.claims[fitKey(key)] = false
+				tx.b.used = append(tx.b.used, usedClaim{sp: tx.sp, key: fitKey(key)})
+			}
+			return free, nil
+		}
+	}
 	res := tx.db.Exec(`UPDATE inbox SET processed_at = ? WHERE id = (SELECT id FROM inbox WHERE msg_key = ?) AND processed_at IS NULL`, tx.now, fitKey(key))
 	return res.RowsAffected == 1, wrap("claim inbox", res.Error)
 }

@@ -117,6 +117,10 @@ func (tx *Tx) Send(m Message) error {
 		id := m.TicketID
 		row.TicketID = &id
 	}
+	if tx.b != nil {
+		tx.b.sends = append(tx.b.sends, held[OutboxMessage]{row: row, owner: tx.sp})
+		return nil
+	}
 	err := tx.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "msg_key"}}, DoNothing: true}).Create(&row).Error
 	return wrap("send", err)
 }

@@ -152,6 +152,10 @@ type Tx struct {
 	db  *gorm.DB
 	s   *Store
 	now time.Time
+	// b is the batch this Tx is a savepoint of (nil outside a batch) and
+	// sp the savepoint's number.
+	b  *batch
+	sp int
 }
 
 // Now is the instant the transaction acts at (UTC).
@@ -172,9 +176,35 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 type batchKey struct{}
 
 // batch is one transaction shared by many Updates.
+//
+// A round trip to the database costs more than the statement it carries,
+// so a batch saves them where it can: the inbox rows of its messages are
+// claimed with one statement up front, and ticket events and outgoing
+// messages (rows that are only appended) are held back and inserted
+// together, each table in one statement, at the end of the batch or
+// before anything reads them.
 type batch struct {
 	db *gorm.DB
 	n  int
+	// claims holds the inbox keys claimed up front: true while no
+	// message has used its claim. Keys claimed elsewhere are false.
+	claims map[string]bool
+	used   []usedClaim
+	events []held[TicketEvent]
+	sends  []held[OutboxMessage]
+}
+
+// usedClaim is a claim taken by the Update of savepoint sp.
+type usedClaim struct {
+	sp  int
+	key string
+}
+
+// held is an appended row not yet written: owner is the savepoint that
+// made it, flushedIn the savepoint in which it was written (0: not yet).
+type held[T any] struct {
+	row              T
+	owner, flushedIn int
 }
 
 // savepoint runs fn inside the batch: fn's error rolls back only its own
@@ -185,13 +215,88 @@ func (b *batch) savepoint(s *Store, fn func(*Tx) error) error {
 	if err := b.db.SavePoint(name).Error; err != nil {
 		return wrap("savepoint", err)
 	}
-	if err := fn(&Tx{db: b.db, s: s, now: s.now().UTC()}); err != nil {
+	if err := fn(&Tx{db: b.db, s: s, now: s.now().UTC(), b: b, sp: b.n}); err != nil {
 		if rerr := b.db.RollbackTo(name).Error; rerr != nil {
 			return errors.Join(err, wrap("rollback to savepoint", rerr))
 		}
+		b.undo(b.n)
 		return err
 	}
 	return nil
+}
+
+// undo forgets what savepoint sp did in memory, as ROLLBACK TO did in the
+// database: its held rows are dropped, its claims are free again, and rows
+// of earlier savepoints that it wrote are held again.
+func (b *batch) undo(sp int) {
+	b.events = undoHeld(b.events, sp)
+	b.sends = undoHeld(b.sends, sp)
+	kept := b.used[:0]
+	for _, u := range b.used {
+		if u.sp == sp {
+			b.claims[u.key] = true
+			continue
+		}
+		kept = append(kept, u)
+	}
+	b.used = kept
+}
+
+func undoHeld[T any](rows []held[T], sp int) []held[T] {
+	kept := rows[:0]
+	for _, r := range rows {
+		if r.owner == sp {
+			continue
+		}
+		if r.flushedIn == sp {
+			r.flushedIn = 0
+		}
+		kept = append(kept, r)
+	}
+	return kept
+}
+
+// flush writes the held rows, one statement per table; sp is the
+// savepoint it runs in (0: the batch itself).
+func (b *batch) flush(sp int) error {
+	if err := flushHeld(b.events, sp, func(rows []TicketEvent) error {
+		return wrap("event", b.db.Create(&rows).Error)
+	}); err != nil {
+		return err
+	}
+	return flushHeld(b.sends, sp, func(rows []OutboxMessage) error {
+		return wrap("send", b.db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "msg_key"}}, DoNothing: true}).Create(&rows).Error)
+	})
+}
+
+func flushHeld[T any](rows []held[T], sp int, insert func([]T) error) error {
+	var out []T
+	var idx []int
+	for i, r := range rows {
+		if r.flushedIn == 0 {
+			out = append(out, r.row)
+			idx = append(idx, i)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if err := insert(out); err != nil {
+		return err
+	}
+	for _, i := range idx {
+		rows[i].flushedIn = sp
+	}
+	return nil
+}
+
+// flush writes what the batch holds back before tx reads a table of
+// appended rows; outside a batch there is nothing to write.
+func (tx *Tx) flush() error {
+	if tx.b == nil {
+		return nil
+	}
+	return tx.b.flush(tx.sp)
 }
 
 // inBatch reports whether ctx carries a batch transaction.
@@ -212,18 +317,68 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 // Batch runs fn with one transaction that every Update made with the
 // context fn receives joins as a savepoint: many small changes share one
 // commit (group commit), which is what lets tickets be created at the rate
-// of the database's commits rather than one commit each. If the commit
-// fails, all of fn's changes are gone and fn's callers must retry. On
-// SQLite (one connection, one writer) fn runs without a shared transaction.
+// of the database's commits rather than one commit each. The inbox rows of
+// claim are claimed first, in one statement; a claim no Update used (its
+// message failed) is given back before the commit. If the commit fails,
+// all of fn's changes are gone and fn's callers must retry. On SQLite (one
+// connection, one writer) fn runs without a shared transaction.
 // Updates inside one batch must not run concurrently: they share one
 // connection and its savepoints.
-func (s *Store) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+func (s *Store) Batch(ctx context.Context, claim []string, fn func(ctx context.Context) error) error {
 	if s.driver == "sqlite" {
 		return fn(ctx)
 	}
 	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(context.WithValue(ctx, batchKey{}, &batch{db: g}))
+		b := &batch{db: g}
+		if err := b.claim(s.now().UTC(), claim); err != nil {
+			return err
+		}
+		if err := fn(context.WithValue(ctx, batchKey{}, b)); err != nil {
+			return err
+		}
+		if err := b.flush(0); err != nil {
+			return err
+		}
+		return b.release()
 	})
+}
+
+// claim marks the inbox rows of keys processed. The rows are locked in id
+// order, so two batches claiming the same messages wait for each other
+// instead of deadlocking.
+func (b *batch) claim(now time.Time, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	fitted := make([]string, len(keys))
+	b.claims = make(map[string]bool, len(keys))
+	for i, k := range keys {
+		fitted[i] = fitKey(k)
+		b.claims[fitted[i]] = false
+	}
+	var got []string
+	err := b.db.Raw(`UPDATE inbox SET processed_at = ? WHERE id IN (SELECT id FROM inbox WHERE msg_key IN ? AND processed_at IS NULL ORDER BY id FOR UPDATE) RETURNING msg_key`, now, fitted).Scan(&got).Error
+	if err != nil {
+		return wrap("claim inbox", err)
+	}
+	for _, k := range got {
+		b.claims[k] = true
+	}
+	return nil
+}
+
+// release gives back the claims no message used.
+func (b *batch) release() error {
+	var free []string
+	for k, ok := range b.claims {
+		if ok {
+			free = append(free, k)
+		}
+	}
+	if len(free) == 0 {
+		return nil
+	}
+	return wrap("release inbox", b.db.Exec(`UPDATE inbox SET processed_at = NULL WHERE msg_key IN ?`, free).Error)
 }
 
 // View runs fn with a consistent read. It uses a transaction too, so the

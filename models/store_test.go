@@ -190,7 +190,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		var errs [3]error
-		err := s.Batch(ctx, func(ctx context.Context) error {
+		err := s.Batch(ctx, nil, func(ctx context.Context) error {
 			errs[0] = s.Update(ctx, func(tx *models.Tx) error {
 				_, _, err := tx.CreateTicket(models.NewTicket{Description: "第一", ReporterID: "a", Source: models.SourceChat, SourceKey: "b:1"}, nurse)
 				return err
@@ -218,6 +218,109 @@ func TestBatchIsolatesFailures(t *testing.T) {
 		}
 		if strings.Join(titles, ",") != "第三,第一" {
 			t.Fatalf("committed %v, want the first and the third", titles)
+		}
+	})
+}
+
+// TestBatchClaimsAndHeldRows: a batch claims its messages' inbox rows up
+// front and holds events and outgoing messages back until the end. What a
+// failing Update did is gone, claim included, even when it wrote rows of
+// earlier Updates on the way; a claim nobody used is given back.
+func TestBatchClaimsAndHeldRows(t *testing.T) {
+	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		var items []models.InboxItem
+		for _, k := range []string{"k1", "k2", "k3", "k4"} {
+			items = append(items, models.InboxItem{Key: k, User: "u" + k, MsgType: "text", Payload: []byte("{}")})
+		}
+		if _, err := s.AcceptInbox(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		// k4 was processed by someone else before the batch.
+		if err := s.Update(ctx, func(tx *models.Tx) error { _, err := tx.ClaimInbox("k4"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		report := func(tx *models.Tx, key string) (*models.Ticket, error) {
+			tk, _, err := tx.CreateTicket(models.NewTicket{Description: "报修 " + key, ReporterID: "u" + key, Source: models.SourceWeCom, SourceKey: key}, nurse)
+			if err != nil {
+				return nil, err
+			}
+			return tk, tx.Send(models.Message{To: "u" + key, Text: "已登记", Key: "r:" + key, TicketID: tk.ID})
+		}
+		var first *models.Ticket
+		var seen []models.TicketEvent
+		var claims [4]bool
+		err := s.Batch(ctx, []string{"k1", "k2", "k3", "k4"}, func(ctx context.Context) error {
+			s.Update(ctx, func(tx *models.Tx) (err error) {
+				if claims[0], err = tx.ClaimInbox("k1"); err != nil {
+					return err
+				}
+				first, err = report(tx, "k1")
+				return err
+			})
+			failed := s.Update(ctx, func(tx *models.Tx) (err error) {
+				if claims[1], err = tx.ClaimInbox("k2"); err != nil {
+					return err
+				}
+				if _, err := report(tx, "k2"); err != nil {
+					return err
+				}
+				// Reading the timeline writes what the batch held so far.
+				if seen, err = tx.Events(first.ID); err != nil {
+					return err
+				}
+				return tx.Exec("INSERT INTO no_such_table VALUES (1)")
+			})
+			if failed == nil {
+				t.Error("the second update did not fail")
+			}
+			// The message is answered after its failure, as finish does.
+			return s.Update(ctx, func(tx *models.Tx) (err error) {
+				if claims[2], err = tx.ClaimInbox("k2"); err != nil {
+					return err
+				}
+				if claims[3], err = tx.ClaimInbox("k4"); err != nil {
+					return err
+				}
+				return tx.Send(models.Message{To: "uk2", Text: "格式不对", Key: "e:k2"})
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claims != [4]bool{true, true, true, false} {
+			t.Fatalf("claims k1, k2, k2 again, k4 = %v", claims)
+		}
+		if len(seen) != 1 || seen[0].Action != models.ActCreate {
+			t.Fatalf("timeline read inside the batch: %+v", seen)
+		}
+		var ts []models.Ticket
+		var evs []models.TicketEvent
+		s.View(ctx, func(tx *models.Tx) (err error) {
+			ts, _ = tx.Tickets(models.TicketFilter{})
+			evs, err = tx.Events(first.ID)
+			return err
+		})
+		if len(ts) != 1 || ts[0].ID != first.ID || len(evs) != 1 {
+			t.Fatalf("tickets %+v, events of the first %+v", ts, evs)
+		}
+		out, err := s.DueOutbox(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, m := range out {
+			keys = append(keys, m.Key)
+		}
+		if strings.Join(keys, ",") != "r:k1,e:k2" {
+			t.Fatalf("outbox %v, want the first reply and the second's answer", keys)
+		}
+		pending, err := s.PendingInbox(ctx, time.Now().Add(time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) != 1 || pending[0].Key != "k3" {
+			t.Fatalf("unprocessed %+v, want only k3 (claimed by the batch, used by nobody)", pending)
 		}
 	})
 }

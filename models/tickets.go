@@ -130,6 +130,9 @@ func (tx *Tx) ticketForUpdate(id int64) (*Ticket, error) {
 
 // Events returns a ticket's timeline, oldest first.
 func (tx *Tx) Events(id int64) ([]TicketEvent, error) {
+	if err := tx.flush(); err != nil {
+		return nil, err
+	}
 	var ev []TicketEvent
 	err := tx.db.Where("ticket_id = ?", id).Order("id").Find(&ev).Error
 	return ev, wrap("events", err)
@@ -137,6 +140,10 @@ func (tx *Tx) Events(id int64) ([]TicketEvent, error) {
 
 func (tx *Tx) addEvent(id int64, a Actor, act Action, from, to Status, note string) error {
 	ev := TicketEvent{TicketID: id, At: tx.now, Actor: a.UserID, Action: act, From: from, To: to, Note: note}
+	if tx.b != nil {
+		tx.b.events = append(tx.b.events, held[TicketEvent]{row: ev, owner: tx.sp})
+		return nil
+	}
 	return wrap("event", tx.db.Create(&ev).Error)
 }
 
@@ -411,6 +418,9 @@ func (tx *Tx) Supplement(id int64, a Actor, text string) (t *Ticket, resumed boo
 
 // LastEvent returns the newest event of act on a ticket, nil when none.
 func (tx *Tx) LastEvent(id int64, act Action) (*TicketEvent, error) {
+	if err := tx.flush(); err != nil {
+		return nil, err
+	}
 	var ev []TicketEvent
 	err := tx.db.Where("ticket_id = ? AND action = ?", id, act).Order("id DESC").Limit(1).Find(&ev).Error
 	if err != nil || len(ev) == 0 {

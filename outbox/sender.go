@@ -125,7 +125,7 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 		var rows []models.OutboxMessage
 		var n int
 		var failures []failure
-		err := s.Store.Batch(ctx, func(ctx context.Context) error {
+		err := s.Store.Batch(ctx, nil, func(ctx context.Context) error {
 			var err error
 			if rows, err = s.Store.LeaseDue(ctx, s.Batch, s.Lease); err != nil {
 				return err

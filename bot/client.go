@@ -390,7 +390,7 @@ func (c *Client) sendRobot(ctx context.Context, m Outgoing) error {
 	if !c.limits.Disabled {
 		// The key is a credential; the rate window is named by its hash.
 		sum := sha256.Sum256([]byte(m.RobotKey))
-		if err := c.allow(ctx, "wecom:rate:robot:"+hex.EncodeToString(sum[:8]), "robot", c.limits.PerRobotMinute, time.Minute); err != nil {
+		if err := c.allow(ctx, "robot", kv.Window{Key: "wecom:rate:robot:" + hex.EncodeToString(sum[:8]), Limit: c.limits.PerRobotMinute, Span: time.Minute}); err != nil {
 			return err
 		}
 	}
@@ -450,10 +450,9 @@ func (c *Client) allowUsers(ctx context.Context, users []string) error {
 		if u == "@all" {
 			continue
 		}
-		if err := c.allow(ctx, "wecom:rate:user:"+u+":m", "user:"+u, c.limits.PerUserMinute, time.Minute); err != nil {
-			return err
-		}
-		if err := c.allow(ctx, "wecom:rate:user:"+u+":h", "user:"+u, c.limits.PerUserHour, time.Hour); err != nil {
+		if err := c.allow(ctx, "user:"+u,
+			kv.Window{Key: "wecom:rate:user:" + u + ":m", Limit: c.limits.PerUserMinute, Span: time.Minute},
+			kv.Window{Key: "wecom:rate:user:" + u + ":h", Limit: c.limits.PerUserHour, Span: time.Hour}); err != nil {
 			return err
 		}
 	}
@@ -462,8 +461,8 @@ func (c *Client) allowUsers(ctx context.Context, users []string) error {
 
 // allow fails open when the store is down: a message possibly dropped by
 // WeCom beats a message certainly not sent.
-func (c *Client) allow(ctx context.Context, key, scope string, limit int, window time.Duration) error {
-	ok, wait, err := c.cache.Allow(ctx, key, limit, window)
+func (c *Client) allow(ctx context.Context, scope string, windows ...kv.Window) error {
+	ok, wait, err := c.cache.Allow(ctx, windows...)
 	if err != nil {
 		c.log.Warn("wecom rate window unavailable; sending anyway", "err", err)
 		return nil

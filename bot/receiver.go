@@ -53,7 +53,15 @@ const (
 
 type receiver struct {
 	cfg ReceiverConfig
+	// claims and marks send the dedupe keys of concurrent callbacks to
+	// the store together: one round trip per burst instead of two per
+	// callback.
+	claims *kv.Batcher[string, string]
+	marks  *kv.Batcher[string, struct{}]
 }
+
+// dedupeBatch bounds one round trip of dedupe keys.
+const dedupeBatch = 256
 
 // NewReceiver returns the http.Handler for /wecom/callback; it panics when
 // Crypto or Inbox is missing, which is a wiring mistake.
@@ -76,7 +84,20 @@ func NewReceiver(cfg ReceiverConfig) http.Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &receiver{cfg: cfg}
+	rc := &receiver{cfg: cfg}
+	if cfg.Dedupe != nil {
+		rc.claims = kv.NewBatcher(dedupeBatch, storeTimeout, func(ctx context.Context, keys []string) ([]string, error) {
+			return cfg.Dedupe.Claim(ctx, keys, dedupePending, cfg.DedupeTTL)
+		})
+		rc.marks = kv.NewBatcher(dedupeBatch, storeTimeout, func(ctx context.Context, keys []string) ([]struct{}, error) {
+			if err := cfg.Dedupe.SetMany(ctx, keys, dedupeDone, cfg.DedupeTTL); err != nil {
+				cfg.Metrics.dedupeFailed()
+				cfg.Log.Warn("wecom dedupe store failed; retries of these messages go to the inbox", "messages", len(keys), "err", err)
+			}
+			return nil, nil
+		})
+	}
+	return rc
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +192,7 @@ func (rc *receiver) receive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "", http.StatusInternalServerError)
 		return
 	}
-	rc.markDone(ctx, log, msg.Key)
+	rc.markDone(msg.Key)
 	if dup {
 		rc.ok(w, resultDuplicate, start)
 		log.Debug("wecom duplicate callback (inbox)")
@@ -194,33 +215,21 @@ func (rc *receiver) claim(ctx context.Context, log *slog.Logger, key string) (cl
 	if rc.cfg.Dedupe == nil {
 		return false, false
 	}
-	ok, err := rc.cfg.Dedupe.SetNX(ctx, dedupePrefix+key, dedupePending, rc.cfg.DedupeTTL)
+	prior, err := rc.claims.Do(ctx, dedupePrefix+key)
 	if err != nil {
 		rc.cfg.Metrics.dedupeFailed()
 		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
 		return false, false
 	}
-	if ok {
-		return true, false
-	}
-	v, found, err := rc.cfg.Dedupe.Get(ctx, dedupePrefix+key)
-	if err != nil {
-		rc.cfg.Metrics.dedupeFailed()
-		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
-		return false, false
-	}
-	return false, found && v == dedupeDone
+	return prior == "", prior == dedupeDone
 }
 
 // markDone records that the message is stored, so later retries are
-// answered without asking the inbox.
-func (rc *receiver) markDone(ctx context.Context, log *slog.Logger, key string) {
-	if rc.cfg.Dedupe == nil {
-		return
-	}
-	if err := rc.cfg.Dedupe.Set(ctx, dedupePrefix+key, dedupeDone, rc.cfg.DedupeTTL); err != nil {
-		rc.cfg.Metrics.dedupeFailed()
-		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
+// answered without asking the inbox. It does not wait: until the mark is
+// written a retry finds the key pending and asks the inbox, which knows.
+func (rc *receiver) markDone(key string) {
+	if rc.marks != nil {
+		rc.marks.Add(dedupePrefix + key)
 	}
 }
 

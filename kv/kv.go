@@ -29,11 +29,26 @@ type Store interface {
 	Lock(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
 	// Unlock releases the lock only when owner still holds it.
 	Unlock(ctx context.Context, key, owner string) error
-	// Allow records one event under key when fewer than limit events fall in
-	// the sliding window ending now; otherwise it reports how long to wait.
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+	// Claim sets value, with ttl, under each key that is absent, in one
+	// round trip, and returns each key's value before ("" where the key was
+	// absent and is now claimed). value must not be empty.
+	Claim(ctx context.Context, keys []string, value string, ttl time.Duration) (prior []string, err error)
+	// SetMany stores value under every key for ttl, in one round trip.
+	SetMany(ctx context.Context, keys []string, value string, ttl time.Duration) error
+	// Allow records one event in every window when each has fewer than its
+	// limit of events in the span ending now; otherwise it records nothing
+	// and reports how long to wait.
+	Allow(ctx context.Context, windows ...Window) (bool, time.Duration, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases connections.
 	Close() error
+}
+
+// Window is a sliding rate window: at most Limit events under Key in any
+// Span.
+type Window struct {
+	Key   string
+	Limit int
+	Span  time.Duration
 }

@@ -98,17 +98,68 @@ func TestAllowSlidingWindow(t *testing.T) {
 	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
 		ctx := context.Background()
 		for i := range 3 {
-			if ok, _, err := s.Allow(ctx, "rate", 3, 500*time.Millisecond); !ok || err != nil {
+			if ok, _, err := s.Allow(ctx, kv.Window{Key: "rate", Limit: 3, Span: 500 * time.Millisecond}); !ok || err != nil {
 				t.Fatalf("event %d refused: %v", i, err)
 			}
 		}
-		ok, waitFor, _ := s.Allow(ctx, "rate", 3, 500*time.Millisecond)
+		ok, waitFor, _ := s.Allow(ctx, kv.Window{Key: "rate", Limit: 3, Span: 500 * time.Millisecond})
 		if ok || waitFor <= 0 || waitFor > 500*time.Millisecond {
 			t.Fatalf("fourth event: ok=%v wait=%v", ok, waitFor)
 		}
 		wait(600 * time.Millisecond)
-		if ok, _, _ := s.Allow(ctx, "rate", 3, 500*time.Millisecond); !ok {
+		if ok, _, _ := s.Allow(ctx, kv.Window{Key: "rate", Limit: 3, Span: 500 * time.Millisecond}); !ok {
 			t.Fatal("window did not slide")
+		}
+	})
+}
+
+// TestAllowEveryWindowOrNone: a message to one person takes a slot in the
+// minute and the hour window; a refusal by one must not use up the other.
+func TestAllowEveryWindowOrNone(t *testing.T) {
+	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		short := kv.Window{Key: "m", Limit: 2, Span: 300 * time.Millisecond}
+		long := kv.Window{Key: "h", Limit: 3, Span: 10 * time.Second}
+		for i := range 2 {
+			if ok, _, err := s.Allow(ctx, short, long); !ok || err != nil {
+				t.Fatalf("event %d refused: %v", i, err)
+			}
+		}
+		ok, w, _ := s.Allow(ctx, short, long)
+		if ok || w <= 0 || w > 300*time.Millisecond {
+			t.Fatalf("third event within the short span: ok=%v wait=%v", ok, w)
+		}
+		wait(400 * time.Millisecond)
+		// The refused event took no slot in the long window: one is left.
+		if ok, _, _ := s.Allow(ctx, short, long); !ok {
+			t.Fatal("long window used up by a refused event")
+		}
+		ok, w, _ = s.Allow(ctx, short, long)
+		if ok || w < 9*time.Second || w > 10*time.Second {
+			t.Fatalf("fourth event within the long span: ok=%v wait=%v", ok, w)
+		}
+	})
+}
+
+func TestClaimAndSetMany(t *testing.T) {
+	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		if err := s.SetMany(ctx, []string{"a", "b"}, "done", 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		prior, err := s.Claim(ctx, []string{"a", "c", "c"}, "pending", time.Second)
+		if err != nil || len(prior) != 3 || prior[0] != "done" || prior[1] != "" || prior[2] != "pending" {
+			t.Fatalf("Claim = %q, %v; want done, claimed, then the claim just made", prior, err)
+		}
+		if v, _, _ := s.Get(ctx, "a"); v != "done" {
+			t.Fatalf("Claim overwrote a present key: %q", v)
+		}
+		wait(400 * time.Millisecond)
+		if _, ok, _ := s.Get(ctx, "b"); ok {
+			t.Fatal("SetMany key outlived its TTL")
+		}
+		if prior, _ := s.Claim(ctx, []string{"a"}, "pending", time.Second); prior[0] != "" {
+			t.Fatalf("expired key not claimable: %q", prior[0])
 		}
 	})
 }

@@ -106,23 +106,56 @@ func (m *Memory) Unlock(_ context.Context, key, owner string) error {
 	return nil
 }
 
-// Allow implements Store with a sliding log of event times.
-func (m *Memory) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+// Claim implements Store.
+func (m *Memory) Claim(_ context.Context, keys []string, value string, ttl time.Duration) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prior := make([]string, len(keys))
+	for i, k := range keys {
+		if v, ok := m.get(k); ok {
+			prior[i] = v.value
+			continue
+		}
+		m.values[k] = memValue{value: value, expires: m.expiry(ttl)}
+	}
+	return prior, nil
+}
+
+// SetMany implements Store.
+func (m *Memory) SetMany(_ context.Context, keys []string, value string, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		m.values[k] = memValue{value: value, expires: m.expiry(ttl)}
+	}
+	return nil
+}
+
+// Allow implements Store with a sliding log of event times per key.
+func (m *Memory) Allow(_ context.Context, windows ...Window) (bool, time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	log := m.events[key]
-	keep := log[:0]
-	for _, t := range log {
-		if now.Sub(t) < window {
-			keep = append(keep, t)
+	var wait time.Duration
+	for _, w := range windows {
+		log := m.events[w.Key]
+		keep := log[:0]
+		for _, t := range log {
+			if now.Sub(t) < w.Span {
+				keep = append(keep, t)
+			}
+		}
+		m.events[w.Key] = keep
+		if len(keep) >= w.Limit {
+			wait = max(wait, keep[len(keep)-w.Limit].Add(w.Span).Sub(now))
 		}
 	}
-	if len(keep) >= limit {
-		m.events[key] = keep
-		return false, keep[0].Add(window).Sub(now), nil
+	if wait > 0 {
+		return false, wait, nil
 	}
-	m.events[key] = append(keep, now)
+	for _, w := range windows {
+		m.events[w.Key] = append(m.events[w.Key], now)
+	}
 	return true, 0, nil
 }
 

@@ -117,35 +117,95 @@ func (r *Redis) Unlock(ctx context.Context, key, owner string) error {
 	return wrap(unlockScript.Run(ctx, r.c, []string{r.k(key)}, owner).Err())
 }
 
-// allowScript keeps a sorted set of event times (ms) per key: it drops the
-// ones outside the window and adds now when fewer than limit remain; else it
-// returns how many ms until the oldest leaves the window.
+// Claim implements Store with SET NX GET (Redis 7), pipelined.
+func (r *Redis) Claim(ctx context.Context, keys []string, value string, ttl time.Duration) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.StatusCmd, len(keys))
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.SetArgs(ctx, r.k(k), value, redis.SetArgs{Mode: "NX", Get: true, TTL: ttl})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, wrap(err)
+	}
+	prior := make([]string, len(keys))
+	for i, c := range cmds {
+		v, err := c.Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, wrap(err)
+		}
+		prior[i] = v
+	}
+	return prior, nil
+}
+
+// SetMany implements Store, pipelined.
+func (r *Redis) SetMany(ctx context.Context, keys []string, value string, ttl time.Duration) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Set(ctx, r.k(k), value, ttl)
+		}
+		return nil
+	})
+	return wrap(err)
+}
+
+// allowScript keeps a sorted set of event times (ms) per window key. It
+// drops the times outside each span; when every window has room it adds now
+// to all of them, else it returns how many ms until the fullest has room.
+// ARGV: now, member, then span and limit for each key.
 var allowScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return -1
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local span = tonumber(ARGV[1 + 2*i])
+  local limit = tonumber(ARGV[2 + 2*i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+  local n = redis.call('ZCARD', key)
+  if n >= limit then
+    local t = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+    wait = math.max(wait, tonumber(t[2]) + span - now)
+  end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tonumber(oldest[2]) + window - now`)
+if wait > 0 then
+  return wait
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, tonumber(ARGV[1 + 2*i]))
+end
+return -1`)
 
-// Allow implements Store with a sliding log in a sorted set; the server's
-// clock is not used so that all replicas agree on the caller's notion of now.
-func (r *Redis) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+// Allow implements Store with a sliding log in a sorted set per window, all
+// windows in one script; the server's clock is not used so that all
+// replicas agree on the caller's notion of now.
+func (r *Redis) Allow(ctx context.Context, windows ...Window) (bool, time.Duration, error) {
+	if len(windows) == 0 {
+		return true, 0, nil
+	}
 	now := time.Now().UnixMilli()
 	member := strconv.FormatInt(now, 10) + "-" + strconv.FormatUint(r.seq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	wait, err := allowScript.Run(ctx, r.c, []string{r.k(key)}, now, window.Milliseconds(), limit, member).Int64()
+	keys := make([]string, len(windows))
+	args := []any{now, member}
+	for i, w := range windows {
+		keys[i] = r.k(w.Key)
+		args = append(args, w.Span.Milliseconds(), w.Limit)
+	}
+	wait, err := allowScript.Run(ctx, r.c, keys, args...).Int64()
 	if err != nil {
 		return false, 0, wrap(err)
 	}
 	if wait < 0 {
 		return true, 0, nil
 	}
-	return false, time.Duration(wait) * time.Millisecond, nil
+	return false, max(time.Duration(wait)*time.Millisecond, time.Millisecond), nil
 }
 
 // Ping implements Store.

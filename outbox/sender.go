@@ -337,20 +337,22 @@ func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error)
 // allow takes a slot in every per-recipient window, or says how long to
 // wait. The ops group is one recipient like any other.
 func (s *Sender) allow(ctx context.Context, recipient string) (time.Duration, error) {
-	if s.KV == nil {
+	if s.KV == nil || len(s.Limits) == 0 {
 		return 0, nil
 	}
-	for _, l := range s.Limits {
-		ok, wait, err := s.KV.Allow(ctx, fmt.Sprintf("outbox:rate:%s:%s", l.Window, recipient), l.N, l.Window)
-		if err != nil {
-			// Without the shared window, sending is better than holding
-			// every message; WeCom's own limit still applies.
-			s.Log.Warn("rate window unavailable", "err", err)
-			return 0, nil
-		}
-		if !ok {
-			return max(wait, time.Second), nil
-		}
+	windows := make([]kv.Window, len(s.Limits))
+	for i, l := range s.Limits {
+		windows[i] = kv.Window{Key: fmt.Sprintf("outbox:rate:%s:%s", l.Window, recipient), Limit: l.N, Span: l.Window}
+	}
+	ok, wait, err := s.KV.Allow(ctx, windows...)
+	if err != nil {
+		// Without the shared window, sending is better than holding
+		// every message; WeCom's own limit still applies.
+		s.Log.Warn("rate window unavailable", "err", err)
+		return 0, nil
+	}
+	if !ok {
+		return max(wait, time.Second), nil
 	}
 	return 0, nil
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -108,7 +109,19 @@ type Client struct {
 	metrics    *Metrics
 	log        *slog.Logger
 	limits     Limits
+
+	// memo keeps the shared token in the process for a little while: the
+	// SDK reads it from the shared cache under one process-wide lock on
+	// every call, which serialises the outbox's workers on a round trip.
+	memoMu    sync.Mutex
+	memo      string
+	memoUntil time.Time
 }
+
+// tokenMemo is how long a token read from the shared cache is reused
+// without asking again. Tokens live two hours; one refused after another
+// replica refreshed it is dropped and fetched again by call.
+const tokenMemo = 30 * time.Second
 
 // NewClient checks cfg and returns a Client. Token fetches go through the
 // SDK; see installSDKTransport for the process-wide state that involves.
@@ -130,7 +143,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.Cache = kv.NewMemory(nil)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// Every call goes to one host (WeCom or the intranet proxy) from
+		// the outbox's workers; the default of 2 idle connections per host
+		// would open and close connections under load.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

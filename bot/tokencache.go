@@ -168,6 +168,24 @@ func stripURL(err error) error {
 // token returns the shared access token, fetching one through the SDK when
 // the cache has none.
 func (c *Client) token(ctx context.Context) (string, error) {
+	c.memoMu.Lock()
+	tok, until := c.memo, c.memoUntil
+	c.memoMu.Unlock()
+	if tok != "" && time.Now().Before(until) {
+		return tok, nil
+	}
+	tok, err := c.sharedToken(ctx)
+	if err == nil {
+		c.memoMu.Lock()
+		c.memo, c.memoUntil = tok, time.Now().Add(tokenMemo)
+		c.memoMu.Unlock()
+	}
+	return tok, err
+}
+
+// sharedToken reads the token through the SDK: from the shared cache, or
+// fetched from WeCom when the cache has none.
+func (c *Client) sharedToken(ctx context.Context) (string, error) {
 	rt := &sdkRoute{api: apiGetToken, base: c.base, hc: c.hc}
 	tok, err := c.tokens.GetAccessTokenContext(context.WithValue(ctx, sdkRouteKey{}, rt))
 	switch {
@@ -200,6 +218,11 @@ func (c *Client) token(ctx context.Context) (string, error) {
 // dropToken forgets the cached token after WeCom called it invalid or
 // expired, unless another replica has already replaced it.
 func (c *Client) dropToken(ctx context.Context, bad string) {
+	c.memoMu.Lock()
+	if c.memo == bad {
+		c.memo = ""
+	}
+	c.memoMu.Unlock()
 	key := c.tokenCache.prefix + c.tokenKey
 	v, ok, err := c.cache.Get(ctx, key)
 	if err != nil || !ok || v != bad {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"opsbot/kv"
 )
 
@@ -58,6 +60,8 @@ type receiver struct {
 	// callback.
 	claims *kv.Batcher[string, string]
 	marks  *kv.Batcher[string, struct{}]
+	// flights joins concurrent copies of one message in this process.
+	flights singleflight.Group
 }
 
 // dedupeBatch bounds one round trip of dedupe keys.
@@ -167,15 +171,43 @@ func (rc *receiver) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
-	defer cancel()
 	log := rc.cfg.Log.With("msg_key", msg.Key, "wecom_user", msg.User)
-
-	claimed, seen := rc.claim(ctx, log, msg.Key)
-	if seen {
+	// Copies of a message that arrive while this process is storing it
+	// (WeCom retrying a slow answer) wait for that and share its outcome,
+	// instead of racing it to Redis and to the inbox's unique key.
+	leader := false
+	v, err, _ := rc.flights.Do(msg.Key, func() (any, error) {
+		leader = true
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
+		defer cancel()
+		return rc.store(ctx, log, msg)
+	})
+	if err != nil {
+		rc.cfg.Metrics.callback(resultFailed)
+		if leader {
+			log.Error("wecom inbox accept failed", "err", err)
+		}
+		http.Error(w, "", http.StatusInternalServerError)
+		return
+	}
+	if !leader || v.(string) == resultDuplicate {
 		rc.ok(w, resultDuplicate, start)
 		log.Debug("wecom duplicate callback")
 		return
+	}
+	if rc.cfg.OnAccepted != nil {
+		rc.cfg.OnAccepted(msg)
+	}
+	rc.ok(w, resultAccepted, start)
+	log.Debug("wecom callback accepted", "type", msg.Type)
+}
+
+// store dedupes msg and stores it in the inbox; it returns resultAccepted
+// for a new message and resultDuplicate for a copy.
+func (rc *receiver) store(ctx context.Context, log *slog.Logger, msg Incoming) (string, error) {
+	claimed, seen := rc.claim(ctx, log, msg.Key)
+	if seen {
+		return resultDuplicate, nil
 	}
 	dup, err := rc.cfg.Inbox.Accept(ctx, msg)
 	if err != nil {
@@ -187,22 +219,13 @@ func (rc *receiver) receive(w http.ResponseWriter, r *http.Request) {
 				log.Error("wecom dedupe key not released; retries of this message will be dropped until it expires", "err", derr)
 			}
 		}
-		rc.cfg.Metrics.callback(resultFailed)
-		log.Error("wecom inbox accept failed", "err", err)
-		http.Error(w, "", http.StatusInternalServerError)
-		return
+		return "", err
 	}
 	rc.markDone(msg.Key)
 	if dup {
-		rc.ok(w, resultDuplicate, start)
-		log.Debug("wecom duplicate callback (inbox)")
-		return
+		return resultDuplicate, nil
 	}
-	if rc.cfg.OnAccepted != nil {
-		rc.cfg.OnAccepted(msg)
-	}
-	rc.ok(w, resultAccepted, start)
-	log.Debug("wecom callback accepted", "type", msg.Type)
+	return resultAccepted, nil
 }
 
 // claim takes the dedupe key. seen reports a message already stored, to be

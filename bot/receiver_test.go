@@ -348,8 +348,16 @@ func TestReceiverConcurrentDuplicatesRedis(t *testing.T) {
 func TestReceiverDedupeStoreDown(t *testing.T) {
 	f := newReceiverFixture(t, failingStore{kv.NewMemory(nil)})
 	concurrentDuplicates(t, f, 4001)
-	if accepts, _, _ := f.inbox.counts(); accepts != 20 {
-		t.Errorf("inbox saw %d accepts, want all 20 to reach it", accepts)
+	// Copies that arrive one after another are not joined in the
+	// process: without Redis each reaches the inbox, whose key decides.
+	before, _, _ := f.inbox.counts()
+	for i := range 3 {
+		if w := f.serve(f.request(t, textXML(4001, "打印机卡纸"), testNow.Add(time.Duration(i+1)*time.Second))); w.Code != http.StatusOK {
+			t.Fatalf("late copy %d: status %d", i, w.Code)
+		}
+	}
+	if accepts, newOnes, stored := f.inbox.counts(); accepts != before+3 || newOnes != 1 || stored != 1 {
+		t.Errorf("inbox: %d accepts after %d, %d new, %d stored; want every late copy to reach it and one message", accepts, before, newOnes, stored)
 	}
 	if got := counterValue(t, f.metrics.dedupeFails); got == 0 {
 		t.Errorf("dedupe store errors not counted")
@@ -453,5 +461,66 @@ func BenchmarkReceiver(b *testing.B) {
 	})
 	if inbox.n.Load() < int64(b.N) {
 		b.Fatalf("inbox saw %d of %d", inbox.n.Load(), b.N)
+	}
+}
+
+// gatedInbox holds every Accept until the gate opens and counts the calls.
+type gatedInbox struct {
+	gate  chan struct{}
+	calls atomic.Int64
+	inner Inbox
+}
+
+func (g *gatedInbox) Accept(ctx context.Context, msg Incoming) (bool, error) {
+	g.calls.Add(1)
+	<-g.gate
+	return g.inner.Accept(ctx, msg)
+}
+
+// Copies that arrive while this process stores the first one wait for it
+// and answer 200 as duplicates: one inbox write, one OnAccepted, and a
+// failure of the first is the answer of all of them (WeCom retries).
+func TestReceiverJoinsCopiesInFlight(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		f := newReceiverFixture(t, kv.NewMemory(nil))
+		gated := &gatedInbox{gate: make(chan struct{}), inner: f.inbox}
+		if fail {
+			f.inbox.failNext = 1
+		}
+		h := NewReceiver(ReceiverConfig{Crypto: f.crypto, Inbox: gated, Dedupe: f.store, Now: func() time.Time { return testNow },
+			Metrics: f.metrics, OnAccepted: func(Incoming) { f.accepted.Add(1) }})
+		stamp := strconv.FormatInt(testNow.Unix(), 10)
+		body, sig, err := f.crypto.Seal(textXML(7001, "心电图机连不上"), stamp, "nonce42")
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes := make(chan int, 5)
+		for range 5 {
+			go func() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, signedRequest(body, sig, stamp))
+				codes <- w.Code
+			}()
+		}
+		for gated.calls.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // let the other copies arrive and wait
+		close(gated.gate)
+		want := http.StatusOK
+		if fail {
+			want = http.StatusInternalServerError
+		}
+		for range 5 {
+			if c := <-codes; c != want {
+				t.Errorf("fail=%v: a copy got %d, want %d", fail, c, want)
+			}
+		}
+		if n := gated.calls.Load(); n != 1 {
+			t.Errorf("fail=%v: inbox called %d times, want once", fail, n)
+		}
+		if n, want := f.accepted.Load(), map[bool]int64{false: 1, true: 0}[fail]; n != want {
+			t.Errorf("fail=%v: OnAccepted %d times, want %d", fail, n, want)
+		}
 	}
 }

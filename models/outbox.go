@@ -189,6 +189,15 @@ func (s *Store) LeaseDue(ctx context.Context, limit int, lease time.Duration) ([
 		// behind a burst, Postgres sorts all due rows instead of walking
 		// the index, and sorting ids is cheap where sorting whole rows
 		// (their texts) was not.
+		//
+		// The index is walked in order, not read as a bitmap: every sent
+		// row leaves a dead entry in the index of pending rows until
+		// vacuum. A bitmap scan visits all of them on every lease (9 ms
+		// per lease after 20,000 replies); an index scan marks them dead
+		// as it passes and skips them from then on (0.4 ms).
+		if err := s.conn(ctx).Exec(`SET LOCAL enable_bitmapscan = off`).Error; err != nil {
+			return nil, wrap("lease outbox", err)
+		}
 		err = s.conn(ctx).Raw(`SELECT * FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)`,
 			OutboxPending, now, limit).Scan(&out).Error
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

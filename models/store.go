@@ -357,7 +357,11 @@ func (b *batch) claim(now time.Time, keys []string) error {
 		b.claims[fitted[i]] = false
 	}
 	var got []string
-	err := b.db.Raw(`UPDATE inbox SET processed_at = ? WHERE id IN (SELECT id FROM inbox WHERE msg_key IN ? AND processed_at IS NULL ORDER BY id FOR UPDATE) RETURNING msg_key`, now, fitted).Scan(&got).Error
+	// The rows are found through the unique key alone, as in ClaimInbox:
+	// with "processed_at IS NULL" inside, Postgres may read them through
+	// the partial index of unprocessed rows, full of dead entries after a
+	// burst (8 ms a claim instead of 0.3).
+	err := b.db.Raw(`UPDATE inbox SET processed_at = ? WHERE id IN (SELECT id FROM inbox WHERE msg_key IN ? ORDER BY id FOR UPDATE) AND processed_at IS NULL RETURNING msg_key`, now, fitted).Scan(&got).Error
 	if err != nil {
 		return wrap("claim inbox", err)
 	}

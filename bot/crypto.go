@@ -93,6 +93,18 @@ type envelopeIn struct {
 	Encrypt string `xml:"Encrypt"`
 }
 
+// flatEnvelope reads the envelope through flatFields; ok is false when
+// encoding/xml must read it.
+func flatEnvelope(body []byte) (env envelopeIn, ok bool) {
+	fields, ok := flatFields(body)
+	for _, f := range fields {
+		if f.name == "Encrypt" {
+			env.Encrypt = f.value
+		}
+	}
+	return env, ok
+}
+
 // envelope is the encrypted callback body as Seal writes it.
 type envelope struct {
 	XMLName    xml.Name `xml:"xml"`
@@ -113,9 +125,11 @@ func (c cdata) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 // Open checks the signature of a POSTed callback body, decrypts it and
 // checks that it was meant for this corp; it returns the plaintext XML.
 func (c *Crypto) Open(msgSignature, timestamp, nonce string, body []byte) ([]byte, error) {
-	var env envelopeIn
-	if err := xml.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
+	env, ok := flatEnvelope(body)
+	if !ok {
+		if err := xml.Unmarshal(body, &env); err != nil {
+			return nil, fmt.Errorf("%w: envelope: %v", ErrMalformed, err)
+		}
 	}
 	if env.Encrypt == "" {
 		return nil, fmt.Errorf("%w: envelope without Encrypt", ErrMalformed)

@@ -75,9 +75,11 @@ type rawIncoming struct {
 
 // ParseIncoming reads a decrypted callback; errors wrap ErrMalformed.
 func ParseIncoming(data []byte) (Incoming, error) {
-	var raw rawIncoming
-	if err := xml.Unmarshal(data, &raw); err != nil {
-		return Incoming{}, fmt.Errorf("%w: message: %v", ErrMalformed, err)
+	raw, ok := flatIncoming(data)
+	if !ok {
+		if err := xml.Unmarshal(data, &raw); err != nil {
+			return Incoming{}, fmt.Errorf("%w: message: %v", ErrMalformed, err)
+		}
 	}
 	in := Incoming{
 		User:         strings.TrimSpace(raw.FromUserName),
@@ -126,4 +128,44 @@ func ParseIncoming(data []byte) (Incoming, error) {
 		in.Key = "evt:" + in.User + ":" + created + ":" + name + ":" + in.EventKey + ":" + in.TaskID
 	}
 	return in, nil
+}
+
+// flatIncoming reads a flat message through flatFields; ok is false when
+// encoding/xml must read it.
+func flatIncoming(data []byte) (raw rawIncoming, ok bool) {
+	fields, ok := flatFields(data)
+	if !ok {
+		return raw, false
+	}
+	for _, f := range fields {
+		switch f.name {
+		case "ToUserName":
+			raw.ToUserName = f.value
+		case "FromUserName":
+			raw.FromUserName = f.value
+		case "CreateTime":
+			raw.CreateTime = f.value
+		case "MsgType":
+			raw.MsgType = f.value
+		case "Content":
+			raw.Content = f.value
+		case "MsgId":
+			raw.MsgID = f.value
+		case "AgentID":
+			raw.AgentID = f.value
+		case "Event":
+			raw.Event = f.value
+		case "EventKey":
+			raw.EventKey = f.value
+		case "TaskId":
+			raw.TaskID = f.value
+		case "CardType":
+			raw.CardType = f.value
+		case "ResponseCode":
+			raw.ResponseCode = f.value
+		case "SelectedItems":
+			return raw, false // nested; never flat, but be sure
+		}
+	}
+	return raw, true
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,10 +23,7 @@ func stores(t *testing.T, body func(t *testing.T, s kv.Store, wait func(time.Dur
 		body(t, m, func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() })
 	})
 	t.Run("redis", func(t *testing.T) {
-		url := os.Getenv("OPSBOT_TEST_REDIS")
-		if url == "" {
-			url = "redis://127.0.0.1:6379/0"
-		}
+		url := redisURL()
 		b := make([]byte, 6)
 		rand.Read(b)
 		r, err := kv.OpenRedis(context.Background(), url, "test:"+hex.EncodeToString(b)+":")
@@ -162,4 +161,75 @@ func TestClaimAndSetMany(t *testing.T) {
 			t.Fatalf("expired key not claimable: %q", prior[0])
 		}
 	})
+}
+
+// TestConcurrentCallsGetTheirOwnAnswers: concurrent commands share round
+// trips to Redis; each caller must still get the answer to its own.
+func TestConcurrentCallsGetTheirOwnAnswers(t *testing.T) {
+	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make(chan string, 400)
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k, v := "c"+strconv.Itoa(i), "v"+strconv.Itoa(i)
+				if err := s.Set(ctx, k, v, time.Minute); err != nil {
+					errs <- err.Error()
+					return
+				}
+				if ok, _ := s.SetNX(ctx, k, "other", time.Minute); ok {
+					errs <- k + ": SetNX over a present key"
+				}
+				if got, ok, err := s.Get(ctx, k); got != v || !ok || err != nil {
+					errs <- k + ": got " + got
+				}
+				if err := s.Del(ctx, k); err != nil {
+					errs <- err.Error()
+				}
+				if _, ok, _ := s.Get(ctx, k); ok {
+					errs <- k + ": still there after Del"
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
+	})
+}
+
+// TestRedisDownIsUnavailable: a failing Redis is reported as ErrUnavailable,
+// which callers turn into their fallbacks.
+func TestRedisDownIsUnavailable(t *testing.T) {
+	r, err := kv.OpenRedis(context.Background(), redisURL(), "test:down:")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Redis is required in CI: %v", err)
+		}
+		t.Skipf("Redis unreachable: %v", err)
+	}
+	r.Close()
+	ctx := context.Background()
+	if _, _, err := r.Get(ctx, "k"); !errors.Is(err, kv.ErrUnavailable) {
+		t.Errorf("Get on a closed client: %v", err)
+	}
+	if _, err := r.SetNX(ctx, "k", "v", time.Second); !errors.Is(err, kv.ErrUnavailable) {
+		t.Errorf("SetNX on a closed client: %v", err)
+	}
+	if err := r.Del(ctx, "k"); !errors.Is(err, kv.ErrUnavailable) {
+		t.Errorf("Del on a closed client: %v", err)
+	}
+	if _, err := r.Claim(ctx, []string{"k"}, "v", time.Second); !errors.Is(err, kv.ErrUnavailable) {
+		t.Errorf("Claim on a closed client: %v", err)
+	}
+}
+
+func redisURL() string {
+	if url := os.Getenv("OPSBOT_TEST_REDIS"); url != "" {
+		return url
+	}
+	return "redis://127.0.0.1:6379/0"
 }

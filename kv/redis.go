@@ -16,6 +16,25 @@ type Redis struct {
 	c      *redis.Client
 	prefix string
 	seq    atomic.Uint64
+	// cmds pipelines the plain commands (GET, SET, DEL) of concurrent
+	// callers: under load many share one round trip, which costs a
+	// system call on each side, while a lone command goes out at once.
+	cmds *Batcher[redis.Cmder, struct{}]
+}
+
+// pipelineMax bounds the commands of one round trip; cmdTimeout bounds the
+// round trip itself, whatever the callers' contexts.
+const (
+	pipelineMax = 256
+	cmdTimeout  = 5 * time.Second
+)
+
+// do runs cmd in the next pipeline and returns its error.
+func (r *Redis) do(ctx context.Context, cmd redis.Cmder) error {
+	if _, err := r.cmds.Do(ctx, cmd); err != nil {
+		return err
+	}
+	return cmd.Err()
 }
 
 // OpenRedis connects to url (redis://host:port/db); keys get prefix so tests
@@ -30,7 +49,17 @@ func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 		c.Close()
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
 	}
-	return &Redis{c: c, prefix: prefix}, nil
+	r := &Redis{c: c, prefix: prefix}
+	r.cmds = NewBatcher(pipelineMax, cmdTimeout, func(ctx context.Context, cmds []redis.Cmder) ([]struct{}, error) {
+		p := c.Pipeline()
+		for _, cmd := range cmds {
+			p.Process(ctx, cmd)
+		}
+		// Each command keeps its own error; Exec's is the first of them.
+		p.Exec(ctx)
+		return nil, nil
+	})
+	return r, nil
 }
 
 // Client exposes the go-redis client for callers that need more than Store.
@@ -47,7 +76,11 @@ func wrap(err error) error {
 
 // SetNX implements Store.
 func (r *Redis) SetNX(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
-	res, err := r.c.SetArgs(ctx, r.k(key), value, redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
+	cmd := redis.NewStatusCmd(ctx, setArgs(r.k(key), value, ttl, "nx")...)
+	if err := r.do(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
+		return false, wrap(err)
+	}
+	res, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -59,7 +92,11 @@ func (r *Redis) SetNX(ctx context.Context, key, value string, ttl time.Duration)
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, key string) (string, bool, error) {
-	v, err := r.c.Get(ctx, r.k(key)).Result()
+	cmd := redis.NewStringCmd(ctx, "get", r.k(key))
+	if err := r.do(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
+		return "", false, wrap(err)
+	}
+	v, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
 		return "", false, nil
 	}
@@ -71,7 +108,19 @@ func (r *Redis) Get(ctx context.Context, key string) (string, bool, error) {
 
 // Set implements Store.
 func (r *Redis) Set(ctx context.Context, key, value string, ttl time.Duration) error {
-	return wrap(r.c.Set(ctx, r.k(key), value, ttl).Err())
+	return wrap(r.do(ctx, redis.NewStatusCmd(ctx, setArgs(r.k(key), value, ttl, "")...)))
+}
+
+// setArgs builds SET key value [PX ms] [mode] as go-redis would.
+func setArgs(key, value string, ttl time.Duration, mode string) []any {
+	args := []any{"set", key, value}
+	if ttl > 0 {
+		args = append(args, "px", ttl.Milliseconds())
+	}
+	if mode != "" {
+		args = append(args, mode)
+	}
+	return args
 }
 
 // Del implements Store.
@@ -83,7 +132,12 @@ func (r *Redis) Del(ctx context.Context, keys ...string) error {
 	for i, k := range keys {
 		full[i] = r.k(k)
 	}
-	return wrap(r.c.Del(ctx, full...).Err())
+	args := make([]any, 0, len(full)+1)
+	args = append(args, "del")
+	for _, k := range full {
+		args = append(args, k)
+	}
+	return wrap(r.do(ctx, redis.NewIntCmd(ctx, args...)))
 }
 
 // lockScript takes or extends a lock held by nobody or by the same owner.

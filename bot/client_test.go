@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -491,5 +492,59 @@ func TestNewClientValidates(t *testing.T) {
 		if _, err := NewClient(cfg); err == nil {
 			t.Errorf("NewClient(%+v) accepted", cfg)
 		}
+	}
+}
+
+// countingCache counts reads of the shared cache.
+type countingCache struct {
+	kv.Store
+	gets atomic.Int64
+}
+
+func (c *countingCache) Get(ctx context.Context, key string) (string, bool, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+// The token is kept in the process: a burst of sends does not read the
+// shared cache (under the SDK's process-wide lock) for each of them. When
+// another replica has replaced an expired token, the kept one is refused
+// once and the replaced one is read from the cache, not fetched again.
+func TestTokenKeptInProcess(t *testing.T) {
+	fake := wecomtest.New()
+	t.Cleanup(fake.Close)
+	cache := &countingCache{Store: kv.NewMemory(nil)}
+	newClient := func() *Client {
+		c, err := NewClient(ClientConfig{CorpID: wecomtest.CorpID, AgentID: wecomtest.AgentID, Secret: wecomtest.Secret,
+			APIBase: fake.URL, Cache: cache, Limits: noLimits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := newClient(), newClient()
+	ctx := context.Background()
+	send := func(c *Client) {
+		t.Helper()
+		if _, err := c.Send(ctx, Outgoing{ToUsers: []string{"eng02"}, MsgType: MsgText, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		send(a)
+	}
+	if n := cache.gets.Load(); n > 1 {
+		t.Errorf("20 sends read the shared cache %d times, want at most once", n)
+	}
+	fake.ExpireTokens()
+	send(b) // refused, fetches and shares a new token
+	send(a) // its kept token is refused; the new one comes from the cache
+	if n := fake.TokenFetches(); n != 2 {
+		t.Errorf("TokenFetches = %d, want 2", n)
+	}
+	sends := fake.CallsTo("message/send")
+	last := sends[len(sends)-1]
+	if last.ErrCode != 0 || sends[len(sends)-2].ErrCode != 42001 {
+		t.Errorf("last calls %+v", sends[len(sends)-2:])
 	}
 }

@@ -22,12 +22,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// The message queue: workers (parallel transactions), buffered messages per
-// worker, and messages per commit. Sixteen per commit keeps a batch's
-// savepoints under Postgres's 64 cached subtransactions.
+// The message queue: workers (parallel transactions), waiting messages
+// per worker at most, and messages per commit. Sixteen per commit keeps a
+// batch's savepoints under Postgres's 64 cached subtransactions. The limit
+// is far above any real burst (8 × 65,536 messages, minutes of work): past
+// it messages wait in the inbox for the recovery sweep.
 const (
 	queueWorkers = 8
-	queueDepth   = 2048
+	queueLimit   = 65536
 	queueBatch   = 16
 )
 
@@ -127,7 +129,7 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 		crypto, _ := bot.NewCrypto(s.cfg.WeCom.Token, s.cfg.WeCom.AESKey, s.cfg.WeCom.CorpID)
 		mux.Handle("/wecom/callback", bot.NewReceiver(bot.ReceiverConfig{
 			Crypto: crypto, Inbox: inbox, Dedupe: s.kv, Metrics: s.botm, Log: s.log,
-			OnAccepted: s.submit,
+			OnAccepted: func(m bot.Incoming) { s.submit(m) },
 		}))
 	} else {
 		mux.HandleFunc("/wecom/callback", func(w http.ResponseWriter, _ *http.Request) {
@@ -142,10 +144,12 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 
 // submit queues an accepted message on its user's worker; a full queue
 // leaves it to the recovery sweep (it is in the inbox already).
-func (s *server) submit(msg bot.Incoming) {
+func (s *server) submit(msg bot.Incoming) bool {
 	if !s.queue.TrySubmit(msg) {
 		s.log.Warn("queue full, message left to recovery", "msg_key", msg.Key)
+		return false
 	}
+	return true
 }
 
 // ready checks the database and Redis, and reports calendar trouble.
@@ -189,7 +193,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	defer stopWork()
 	// Each worker stores what piled up on it with one commit; per-user
 	// order holds because a user always lands on the same worker.
-	s.queue = bot.NewBatchQueue(work, queueWorkers, queueDepth, queueBatch, func(ctx context.Context, msgs []bot.Incoming) {
+	s.queue = bot.NewBatchQueue(work, queueWorkers, queueLimit, queueBatch, func(ctx context.Context, msgs []bot.Incoming) {
 		s.handlers.ProcessBatch(ctx, msgs)
 		s.sender.Wake()
 	})
@@ -236,6 +240,9 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// recoveryPage is how many inbox rows the recovery sweep reads at a time.
+var recoveryPage = 500
+
 // recoverLoop processes inbox rows left unprocessed: at start, whatever a
 // crash left behind; later, what a full queue or a failure put aside.
 func (s *server) recoverLoop(ctx context.Context) {
@@ -243,24 +250,37 @@ func (s *server) recoverLoop(ctx context.Context) {
 	before := time.Now()
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
+	page := recoveryPage
+	var after int64 // the last row queued in this sweep
 	for {
-		rows, err := s.store.PendingInbox(ctx, before, 500)
+		rows, err := s.store.PendingInbox(ctx, before, after, page)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("inbox recovery", "err", err)
 		}
+		queued := 0
 		for _, r := range rows {
 			msg, err := handlers.Decode(r)
 			if err != nil {
 				s.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
+				queued, after = queued+1, r.ID
 				continue
 			}
-			s.submit(msg)
+			if !s.submit(msg) {
+				break
+			}
+			queued++
+			after = r.ID
+		}
+		// A full page all queued means more may wait (after a crash in a
+		// burst): take the next page now rather than in ten seconds.
+		if len(rows) == page && queued == page {
+			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			before = time.Now().Add(-grace)
+			before, after = time.Now().Add(-grace), 0
 		}
 	}
 }

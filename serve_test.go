@@ -202,15 +202,39 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	orphan := bot.Incoming{Key: "msg:900", User: "nurse02", Type: "text", Text: "检验系统打不开，检验科", MsgID: "900", CreateTime: time.Now()}
 	inboxCtx, stopInbox := context.WithCancel(context.Background())
-	if _, err := handlers.NewInbox(inboxCtx, pre, 1).Accept(inboxCtx, orphan); err != nil {
+	inbox := handlers.NewInbox(inboxCtx, pre, 1)
+	if _, err := inbox.Accept(inboxCtx, orphan); err != nil {
 		t.Fatal(err)
+	}
+	// More left behind than the recovery reads at a time: all of them are
+	// processed at start, not one page per sweep ten seconds apart.
+	defer func(p int) { recoveryPage = p }(recoveryPage)
+	recoveryPage = 4
+	for i := range 10 {
+		fake.AddUser(fmt.Sprintf("bulk%d", i), "护士")
+		m := bot.Incoming{Key: fmt.Sprintf("msg:%d", 910+i), User: fmt.Sprintf("bulk%d", i), Type: "text", Text: "你好", MsgID: fmt.Sprint(910 + i), CreateTime: time.Now()}
+		if _, err := inbox.Accept(inboxCtx, m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stopInbox()
 
 	s := startServe(t, env, fake)
 
-	// The crashed message is processed at start.
+	// The crashed messages are processed at start.
 	waitFor(t, "the reply to the message left by the crash", func() bool { return len(s.messagesTo("nurse02")) == 1 })
+	start := time.Now()
+	waitFor(t, "the replies to the backlog left by the crash", func() bool {
+		for i := range 10 {
+			if len(s.messagesTo(fmt.Sprintf("bulk%d", i))) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("a backlog of 3 pages took %v, as if one page per sweep", d)
+	}
 	if got := s.messagesTo("nurse02")[0].Text; !strings.Contains(got, "已登记工单 #1") {
 		t.Fatalf("reply to the recovered message: %q", got)
 	}

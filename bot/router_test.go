@@ -176,3 +176,52 @@ func FuzzCommandParser(f *testing.F) {
 		_ = r.Suggest(text)
 	})
 }
+
+// TestQueueAbsorbsBurstUpToItsLimit: a worker busy with one message holds
+// everything that arrives meanwhile, up to its limit, and then hands it
+// over in order, a batch at a time.
+func TestQueueAbsorbsBurstUpToItsLimit(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	var sizes []int
+	q := bot.NewBatchQueue(context.Background(), 1, 100, 16, func(_ context.Context, ms []bot.Incoming) {
+		if len(got) == 0 {
+			<-release
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(ms))
+		for _, m := range ms {
+			got = append(got, m.Text)
+		}
+	})
+	if !q.TrySubmit(bot.Incoming{User: "a", Text: "0"}) {
+		t.Fatal("first message refused")
+	}
+	time.Sleep(20 * time.Millisecond) // the worker holds message 0
+	accepted := 0
+	for i := 1; i <= 150; i++ {
+		if q.TrySubmit(bot.Incoming{User: "a", Text: fmt.Sprint(i)}) {
+			accepted++
+		}
+	}
+	if accepted != 100 {
+		t.Errorf("accepted %d while the worker was busy, want the limit of 100", accepted)
+	}
+	close(release)
+	q.Close()
+	if len(got) != 101 {
+		t.Fatalf("handled %d messages, want 101", len(got))
+	}
+	for i, s := range got {
+		if s != fmt.Sprint(i) {
+			t.Fatalf("order broken at %d: %v", i, got)
+		}
+	}
+	for _, n := range sizes {
+		if n > 16 {
+			t.Fatalf("batch of %d, want at most 16", n)
+		}
+	}
+}

@@ -123,11 +123,12 @@ func (s *Store) FailInbox(ctx context.Context, key string, reason string, delay 
 }
 
 // PendingInbox returns unprocessed messages received before before whose
-// retry time has come, oldest first: what a restart must still process.
-func (s *Store) PendingInbox(ctx context.Context, before time.Time, limit int) ([]InboxMessage, error) {
+// retry time has come, oldest first, from the row after id after on: what
+// a restart must still process, a page at a time.
+func (s *Store) PendingInbox(ctx context.Context, before time.Time, after int64, limit int) ([]InboxMessage, error) {
 	now := s.now().UTC()
 	var out []InboxMessage
-	err := s.db.WithContext(ctx).Where("processed_at IS NULL AND received_at < ? AND (lease_until IS NULL OR lease_until <= ?)", before.UTC(), now).
+	err := s.db.WithContext(ctx).Where("processed_at IS NULL AND id > ? AND received_at < ? AND (lease_until IS NULL OR lease_until <= ?)", after, before.UTC(), now).
 		Order("id").Limit(limit).Find(&out).Error
 	return out, wrap("pending inbox", err)
 }

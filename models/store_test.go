@@ -315,7 +315,7 @@ func TestBatchClaimsAndHeldRows(t *testing.T) {
 		if strings.Join(keys, ",") != "r:k1,e:k2" {
 			t.Fatalf("outbox %v, want the first reply and the second's answer", keys)
 		}
-		pending, err := s.PendingInbox(ctx, time.Now().Add(time.Hour), 10)
+		pending, err := s.PendingInbox(ctx, time.Now().Add(time.Hour), 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

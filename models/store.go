@@ -357,11 +357,14 @@ func (b *batch) claim(now time.Time, keys []string) error {
 		b.claims[fitted[i]] = false
 	}
 	var got []string
-	// The rows are found through the unique key alone, as in ClaimInbox:
-	// with "processed_at IS NULL" inside, Postgres may read them through
-	// the partial index of unprocessed rows, full of dead entries after a
-	// burst (8 ms a claim instead of 0.3).
-	err := b.db.Raw(`UPDATE inbox SET processed_at = ? WHERE id IN (SELECT id FROM inbox WHERE msg_key IN ? ORDER BY id FOR UPDATE) AND processed_at IS NULL RETURNING msg_key`, now, fitted).Scan(&got).Error
+	// The rows are found and locked through the unique key alone, in a
+	// materialised step, and "not yet processed" is checked on what that
+	// step returns. Written as a plain UPDATE with "processed_at IS NULL",
+	// Postgres may read the rows through the partial index of unprocessed
+	// rows, full of dead entries after a burst (6–9 ms a claim instead of
+	// 0.3; seen with auto_explain after 20,000 and 60,000 reports).
+	err := b.db.Raw(`WITH k AS MATERIALIZED (SELECT id, processed_at FROM inbox WHERE msg_key IN ? ORDER BY id FOR UPDATE)
+UPDATE inbox SET processed_at = ? FROM k WHERE inbox.id = k.id AND k.processed_at IS NULL RETURNING inbox.msg_key`, fitted, now).Scan(&got).Error
 	if err != nil {
 		return wrap("claim inbox", err)
 	}

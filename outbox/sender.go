@@ -61,6 +61,20 @@ type Sender struct {
 	wake     chan struct{}
 	once     sync.Once
 	observed time.Time
+
+	// held schedules the units of recipients over their limit, so that a
+	// flood to one person is spread over the windows it needs instead of
+	// coming due all at once, again and again, ahead of everyone else's
+	// messages.
+	heldMu sync.Mutex
+	held   map[string]*heldSlots
+}
+
+// heldSlots is the window a recipient's next held unit goes into and how
+// many units that window has taken.
+type heldSlots struct {
+	at time.Time
+	n  int
 }
 
 func (s *Sender) init() {
@@ -228,11 +242,7 @@ func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) []o
 		}
 		if wait > 0 {
 			s.Metrics.limited()
-			var rest []models.OutboxMessage
-			for _, r := range units[i:] {
-				rest = append(rest, r...)
-			}
-			return append(out, outcome{rows: rest, kind: outPostponed, at: s.Store.Now().Add(wait)})
+			return append(out, s.hold(u[0].Recipient, units[i:], s.Store.Now().Add(wait))...)
 		}
 		code, err := s.deliverUnit(ctx, u)
 		if err != nil {
@@ -241,6 +251,47 @@ func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) []o
 		}
 		s.Metrics.sent()
 		out = append(out, outcome{rows: u, kind: outSent, code: code})
+	}
+	return out
+}
+
+// hold postpones units of a recipient whose window is full until from:
+// as many as one window of the tightest limit allows go there, the next
+// ones a window later, and so on. Later leases continue where this one
+// stopped.
+func (s *Sender) hold(recipient string, units [][]models.OutboxMessage, from time.Time) []outcome {
+	per, span := s.Limits[0].N, s.Limits[0].Window
+	for _, l := range s.Limits[1:] {
+		if l.Window < span {
+			per, span = l.N, l.Window
+		}
+	}
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	if s.held == nil {
+		s.held = map[string]*heldSlots{}
+	}
+	for r, h := range s.held { // forget windows that have passed
+		if h.at.Before(from.Add(-span)) {
+			delete(s.held, r)
+		}
+	}
+	h := s.held[recipient]
+	if h == nil || h.at.Before(from) {
+		h = &heldSlots{at: from}
+		s.held[recipient] = h
+	}
+	var out []outcome
+	for _, u := range units {
+		if h.n >= per {
+			h.at, h.n = h.at.Add(span), 0
+		}
+		h.n++
+		if n := len(out); n > 0 && out[n-1].at.Equal(h.at) {
+			out[n-1].rows = append(out[n-1].rows, u...)
+			continue
+		}
+		out = append(out, outcome{rows: append([]models.OutboxMessage(nil), u...), kind: outPostponed, at: h.at})
 	}
 	return out
 }

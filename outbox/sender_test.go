@@ -277,3 +277,44 @@ func TestTextsQueuedTogetherGoOutAsOneMessage(t *testing.T) {
 		}
 	})
 }
+
+// TestFloodToOneRecipientIsSpread: messages held for a recipient over the
+// limit are spread over the windows they need, and a later lease goes on
+// after them, so they never all come due at once ahead of other people's.
+func TestFloodToOneRecipientIsSpread(t *testing.T) {
+	eachRig(t, func(t *testing.T, r *rig) {
+		long := strings.Repeat("长", 400) // one message each
+		flood := func(from, to int) {
+			var msgs []models.Message
+			for i := from; i < to; i++ {
+				msgs = append(msgs, models.Message{To: "zhaoliu", Text: fmt.Sprint("告警 ", i, long), Key: fmt.Sprint("z", i)})
+			}
+			r.queue(msgs...)
+		}
+		flood(0, 100)
+		if n := r.run(); n != 30 {
+			t.Fatalf("sent %d, want 30", n)
+		}
+		first := r.row("z30").NextAttempt
+		if !first.After(r.clock.Now()) {
+			t.Fatalf("held row due at %v, now %v", first, r.clock.Now())
+		}
+		for i, want := range map[int]time.Duration{59: 0, 60: time.Minute, 89: time.Minute, 90: 2 * time.Minute, 99: 2 * time.Minute} {
+			if got := r.row(fmt.Sprint("z", i)).NextAttempt.Sub(first); got != want {
+				t.Errorf("z%d due %v after the first held, want %v", i, got, want)
+			}
+		}
+		flood(100, 140)
+		r.queue(models.Message{To: "lisi", Text: "已登记工单 #9", Key: "l"})
+		if n := r.run(); n != 1 {
+			t.Fatalf("sent %d, want only lisi's", n)
+		}
+		if got := r.row("z139").NextAttempt.Sub(first); got != 3*time.Minute {
+			t.Errorf("the later flood ends %v after the first held, want 3m", got)
+		}
+		r.clock.Add(first.Sub(r.clock.Now()) + time.Second)
+		if n := r.run(); n != 30 {
+			t.Fatalf("a window later sent %d, want 30", n)
+		}
+	})
+}

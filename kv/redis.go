@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,10 @@ func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+	}
+	if v, err := serverVersion(ctx, c); err == nil && v < 7 {
+		c.Close()
+		return nil, fmt.Errorf("redis %s: version %d; opsbot needs Redis 7 or later (SET NX GET)", opt.Addr, v)
 	}
 	r := &Redis{c: c, prefix: prefix}
 	r.cmds = NewBatcher(pipelineMax, cmdTimeout, func(ctx context.Context, cmds []redis.Cmder) ([]struct{}, error) {
@@ -267,3 +272,23 @@ func (r *Redis) Ping(ctx context.Context) error { return wrap(r.c.Ping(ctx).Err(
 
 // Close implements Store.
 func (r *Redis) Close() error { return r.c.Close() }
+
+// serverVersion returns the server's major version.
+func serverVersion(ctx context.Context, c *redis.Client) (int, error) {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0, err
+	}
+	return majorVersion(info)
+}
+
+// majorVersion reads the major version from the text of INFO server.
+func majorVersion(info string) (int, error) {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			major, _, _ := strings.Cut(v, ".")
+			return strconv.Atoi(major)
+		}
+	}
+	return 0, errors.New("no redis_version in INFO")
+}

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -88,9 +89,7 @@ func (b *Batcher[In, Out]) loop() {
 		for i, c := range calls {
 			in[i] = c.in
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
-		out, err := b.run(ctx, in)
-		cancel()
+		out, err := b.runSafely(in)
 		for i, c := range calls {
 			if c.done == nil {
 				continue
@@ -102,4 +101,17 @@ func (b *Batcher[In, Out]) loop() {
 			c.done <- r
 		}
 	}
+}
+
+// runSafely runs one batch; a panic in run becomes the error of its
+// callers instead of leaving the batcher busy for ever.
+func (b *Batcher[In, Out]) runSafely(in []In) (out []Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("kv: batch failed: %v", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	return b.run(ctx, in)
 }

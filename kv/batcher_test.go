@@ -66,6 +66,12 @@ func TestBatcherGathersConcurrentCalls(t *testing.T) {
 	if _, err := b.Do(ctx, -1); err == nil {
 		t.Fatal("run error not returned")
 	}
+	boom := kv.NewBatcher(10, time.Second, func(context.Context, []int) ([]int, error) { panic("bug") })
+	for range 2 { // the batcher stays usable after a panic
+		if _, err := boom.Do(ctx, 1); err == nil {
+			t.Fatal("panic in a run not returned as an error")
+		}
+	}
 	done := make(chan struct{})
 	b2 := kv.NewBatcher(100, time.Second, func(_ context.Context, in []string) ([]struct{}, error) {
 		close(done)

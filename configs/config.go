@@ -55,6 +55,7 @@ type Config struct {
 	Reminders Reminders `yaml:"reminders"`
 	Intake    Intake    `yaml:"intake"`
 	Ticket    Ticket    `yaml:"ticket"`
+	Inbox     Inbox     `yaml:"inbox"`
 }
 
 // WeCom is the self-built app (自建应用) opsbot speaks through.
@@ -89,6 +90,14 @@ type Intake struct {
 	Expiry Duration `yaml:"expiry"`
 }
 
+// Inbox tunes how long accepted WeCom messages are kept.
+type Inbox struct {
+	// Keep is how long a processed message stays in the inbox. Its text
+	// may name patients, and its only later use is to recognise a WeCom
+	// retry, which comes within minutes (the Redis dedupe keys live 24 h).
+	Keep Duration `yaml:"keep"`
+}
+
 // Ticket tunes ticket rules that are the hospital's choice.
 type Ticket struct {
 	// AutoClose closes a resolved ticket the reporter did not confirm.
@@ -112,6 +121,7 @@ func Default() Config {
 			AutoClose:     Duration(72 * time.Hour),
 			HurryInterval: Duration(30 * time.Minute),
 		},
+		Inbox: Inbox{Keep: Duration(7 * 24 * time.Hour)},
 	}
 }
 
@@ -276,6 +286,9 @@ func (c Config) Validate() error {
 	}
 	if c.Ticket.HurryInterval.D() < 0 {
 		bad("ticket.hurry_interval", "must not be negative")
+	}
+	if c.Inbox.Keep.D() < 24*time.Hour {
+		bad("inbox.keep", "must be at least 24h (WeCom retries and the dedupe keys), got %s", c.Inbox.Keep)
 	}
 	return errors.Join(errs...)
 }

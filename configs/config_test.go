@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -62,6 +63,7 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 		{func(c *Config) { c.WeCom.APIBase = "ftp://x" }, "wecom.api_base"},
 		{func(c *Config) { c.WeCom.CorpID = "ww1" }, "wecom.agent_id"},
 		{func(c *Config) { c.Intake.Expiry = 0 }, "intake.expiry"},
+		{func(c *Config) { c.Inbox.Keep = Duration(time.Hour) }, "inbox.keep"},
 		{func(c *Config) { c.Ticket.AutoClose = 0 }, "ticket.auto_close"},
 		{func(c *Config) { c.SLA.ResolutionDays.High = 0 }, "sla.resolution_days"},
 		{func(c *Config) { c.Reminders.Response[0].To = []string{"boss"} }, "reminders.response[0].to"},

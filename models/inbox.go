@@ -132,3 +132,10 @@ func (s *Store) PendingInbox(ctx context.Context, before time.Time, after int64,
 		Order("id").Limit(limit).Find(&out).Error
 	return out, wrap("pending inbox", err)
 }
+
+// PurgeInbox deletes up to limit messages processed before before, oldest
+// first, and reports how many went. Unprocessed messages are never deleted.
+func (s *Store) PurgeInbox(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ? ORDER BY id LIMIT ?)`, before.UTC(), limit)
+	return res.RowsAffected, wrap("purge inbox", res.Error)
+}

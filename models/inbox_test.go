@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"opsbot/models"
 	"opsbot/models/modelstest"
@@ -66,6 +67,57 @@ func TestConcurrentBatchesOfTheSameMessages(t *testing.T) {
 		wg.Wait()
 		if fresh.Load() != int64(len(keys)) {
 			t.Fatalf("%d messages taken as new, want %d", fresh.Load(), len(keys))
+		}
+	})
+}
+
+// TestPurgeInbox: processed messages older than the cut are deleted, a
+// page at a time; recent and unprocessed ones stay, and the unique key of
+// a deleted message is free again.
+func TestPurgeInbox(t *testing.T) {
+	c := modelstest.NewClock(modelstest.Monday9)
+	modelstest.Each(t, models.Options{Now: c.Now}, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		accept := func(keys ...string) {
+			t.Helper()
+			var items []models.InboxItem
+			for _, k := range keys {
+				items = append(items, models.InboxItem{Key: k, User: "nurse01", MsgType: "text", Payload: []byte(`{"Text":"3床病人张三的医嘱打不开"}`)})
+			}
+			if _, err := s.AcceptInbox(ctx, items); err != nil {
+				t.Fatal(err)
+			}
+		}
+		process := func(keys ...string) {
+			t.Helper()
+			for _, k := range keys {
+				if err := s.Update(ctx, func(tx *models.Tx) error { _, err := tx.ClaimInbox(k); return err }); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		accept("old1", "old2", "old3", "stuck")
+		process("old1", "old2", "old3")
+		c.Add(8 * 24 * time.Hour)
+		accept("new")
+		process("new")
+		cut := c.Now().Add(-7 * 24 * time.Hour)
+		n1, err := s.PurgeInbox(ctx, cut, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n2, _ := s.PurgeInbox(ctx, cut, 2)
+		n3, _ := s.PurgeInbox(ctx, cut, 2)
+		if n1 != 2 || n2 != 1 || n3 != 0 {
+			t.Fatalf("purged %d, %d, %d; want 2, 1, 0", n1, n2, n3)
+		}
+		pending, _ := s.PendingInbox(ctx, c.Now().Add(time.Hour), 0, 10)
+		if len(pending) != 1 || pending[0].Key != "stuck" {
+			t.Fatalf("unprocessed after purge: %+v", pending)
+		}
+		dup, err := s.AcceptInbox(ctx, []models.InboxItem{{Key: "new", User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: "old1", User: "u", MsgType: "text", Payload: []byte("{}")}})
+		if err != nil || !dup[0] || dup[1] {
+			t.Fatalf("after purge: new dup=%v, old1 dup=%v (%v); want the recent one kept, the purged one gone", dup[0], dup[1], err)
 		}
 	})
 }

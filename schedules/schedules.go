@@ -69,6 +69,7 @@ func (j *Jobs) Table() []Job {
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
+		{Name: "inbox-purge", Spec: "30 3 * * *", Run: j.PurgeInbox, Lock: 10 * time.Minute},
 	}
 }
 
@@ -116,6 +117,27 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// purgePage bounds one delete, so that the purge never holds many rows
+// locked at once.
+const purgePage = 5000
+
+// PurgeInbox deletes the WeCom messages processed more than inbox.keep
+// ago: their texts may name patients and nothing reads them any more.
+func (j *Jobs) PurgeInbox(ctx context.Context) error {
+	before := j.Store.Now().Add(-j.Config.Inbox.Keep.D())
+	var total int64
+	for {
+		n, err := j.Store.PurgeInbox(ctx, before, purgePage)
+		total += n
+		if err != nil || n < purgePage {
+			if total > 0 {
+				j.Log.Info("inbox purged", "job", "inbox-purge", "messages", total)
+			}
+			return err
+		}
+	}
 }
 
 // CheckCalendar warns every morning, from 1 December, while next year's

@@ -488,3 +488,58 @@ func TestCalendarCheckWarnsInDecemberWithoutNextYear(t *testing.T) {
 		t.Fatalf("no warning in December 2027: %q", buf.String())
 	}
 }
+
+// TestInboxPurgeJob: the nightly job deletes messages processed more than
+// inbox.keep (7 days) ago, however many, and keeps the rest.
+func TestInboxPurgeJob(t *testing.T) {
+	c, s, j := sqliteJobs(t)
+	ctx := context.Background()
+	var keys []string
+	for i := range purgePage + 3 {
+		keys = append(keys, fmt.Sprintf("msg:%d", i))
+	}
+	store := func(keys []string) {
+		var items []models.InboxItem
+		for _, k := range keys {
+			items = append(items, models.InboxItem{Key: k, User: "nurse01", MsgType: "text", Payload: []byte(`{}`)})
+		}
+		if _, err := s.AcceptInbox(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Batch(ctx, keys, func(ctx context.Context) error {
+			return s.Update(ctx, func(tx *models.Tx) error {
+				for _, k := range keys {
+					if _, err := tx.ClaimInbox(k); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store(keys)
+	c.Add(6 * 24 * time.Hour)
+	store([]string{"msg:recent"})
+	c.Add(36 * time.Hour) // the first lot is 7.5 days old, the last 1.5 days
+	var job Job
+	for _, jb := range j.Table() {
+		if jb.Name == "inbox-purge" {
+			job = jb
+		}
+	}
+	if job.Run == nil {
+		t.Fatal("no inbox-purge job in the table")
+	}
+	if err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dup, err := s.AcceptInbox(ctx, []models.InboxItem{{Key: "msg:0", User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: fmt.Sprintf("msg:%d", purgePage+2), User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: "msg:recent", User: "u", MsgType: "text", Payload: []byte("{}")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dup[0] || dup[1] || !dup[2] {
+		t.Fatalf("after the purge, stored again: %v; want the old ones gone and the recent one kept", dup)
+	}
+}

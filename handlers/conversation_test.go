@@ -469,6 +469,8 @@ func TestProcessBatch(t *testing.T) {
 			{Key: "b:3", User: "zhangsan", Type: "text", Text: "接单 99"},
 			{Key: "b:4", User: "zhangsan", Type: "text", Text: "接单 1"},
 			{Key: "b:5", User: "nurse03", Type: "text", Text: "谢谢"},
+			// Reads the timeline that earlier messages of the batch wrote.
+			{Key: "b:6", User: "nurse01", Type: "text", Text: "进度 1"},
 		}
 		for _, m := range msgs {
 			if _, err := hs.inbox.Accept(ctx, m); err != nil {
@@ -478,7 +480,7 @@ func TestProcessBatch(t *testing.T) {
 		hs.h.ProcessBatch(ctx, msgs)
 		hs.h.ProcessBatch(ctx, msgs[:2]) // a replay changes nothing
 		got := hs.drain()
-		want(t, got.text("nurse01"), "已登记工单 #1", "张三 13800000001 接单")
+		want(t, got.text("nurse01"), "已登记工单 #1", "张三 13800000001 接单", "09:00 张三 接单")
 		want(t, got.text("nurse02"), "已登记工单 #2")
 		want(t, got.text("zhangsan"), "未找到工单 #99", "已接单 #1")
 		want(t, got.text("nurse03"), "报修请直接描述")

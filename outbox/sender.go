@@ -68,6 +68,7 @@ type Sender struct {
 	// messages.
 	heldMu sync.Mutex
 	held   map[string]*heldSlots
+	pruned time.Time
 }
 
 // heldSlots is the window a recipient's next held unit goes into and how
@@ -271,10 +272,13 @@ func (s *Sender) hold(recipient string, units [][]models.OutboxMessage, from tim
 	if s.held == nil {
 		s.held = map[string]*heldSlots{}
 	}
-	for r, h := range s.held { // forget windows that have passed
-		if h.at.Before(from.Add(-span)) {
-			delete(s.held, r)
+	if from.Sub(s.pruned) > span { // forget windows that have passed
+		for r, h := range s.held {
+			if h.at.Before(from.Add(-span)) {
+				delete(s.held, r)
+			}
 		}
+		s.pruned = from
 	}
 	h := s.held[recipient]
 	if h == nil || h.at.Before(from) {

@@ -121,7 +121,7 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 
 // purgePage bounds one delete, so that the purge never holds many rows
 // locked at once.
-const purgePage = 5000
+var purgePage = 5000
 
 // PurgeInbox deletes the WeCom messages processed more than inbox.keep
 // ago: their texts may name patients and nothing reads them any more.
@@ -131,7 +131,7 @@ func (j *Jobs) PurgeInbox(ctx context.Context) error {
 	for {
 		n, err := j.Store.PurgeInbox(ctx, before, purgePage)
 		total += n
-		if err != nil || n < purgePage {
+		if err != nil || n < int64(purgePage) {
 			if total > 0 {
 				j.Log.Info("inbox purged", "job", "inbox-purge", "messages", total)
 			}

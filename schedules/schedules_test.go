@@ -494,8 +494,10 @@ func TestCalendarCheckWarnsInDecemberWithoutNextYear(t *testing.T) {
 func TestInboxPurgeJob(t *testing.T) {
 	c, s, j := sqliteJobs(t)
 	ctx := context.Background()
+	defer func(n int) { purgePage = n }(purgePage)
+	purgePage = 10 // three pages
 	var keys []string
-	for i := range purgePage + 3 {
+	for i := range 2*purgePage + 3 {
 		keys = append(keys, fmt.Sprintf("msg:%d", i))
 	}
 	store := func(keys []string) {
@@ -535,7 +537,7 @@ func TestInboxPurgeJob(t *testing.T) {
 	if err := job.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dup, err := s.AcceptInbox(ctx, []models.InboxItem{{Key: "msg:0", User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: fmt.Sprintf("msg:%d", purgePage+2), User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: "msg:recent", User: "u", MsgType: "text", Payload: []byte("{}")}})
+	dup, err := s.AcceptInbox(ctx, []models.InboxItem{{Key: "msg:0", User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: fmt.Sprintf("msg:%d", 2*purgePage+2), User: "u", MsgType: "text", Payload: []byte("{}")}, {Key: "msg:recent", User: "u", MsgType: "text", Payload: []byte("{}")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,17 +55,9 @@ const (
 
 type receiver struct {
 	cfg ReceiverConfig
-	// claims and marks send the dedupe keys of concurrent callbacks to
-	// the store together: one round trip per burst instead of two per
-	// callback.
-	claims *kv.Batcher[string, string]
-	marks  *kv.Batcher[string, struct{}]
 	// flights joins concurrent copies of one message in this process.
 	flights singleflight.Group
 }
-
-// dedupeBatch bounds one round trip of dedupe keys.
-const dedupeBatch = 256
 
 // NewReceiver returns the http.Handler for /wecom/callback; it panics when
 // Crypto or Inbox is missing, which is a wiring mistake.
@@ -88,20 +80,7 @@ func NewReceiver(cfg ReceiverConfig) http.Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	rc := &receiver{cfg: cfg}
-	if cfg.Dedupe != nil {
-		rc.claims = kv.NewBatcher(dedupeBatch, storeTimeout, func(ctx context.Context, keys []string) ([]string, error) {
-			return cfg.Dedupe.Claim(ctx, keys, dedupePending, cfg.DedupeTTL)
-		})
-		rc.marks = kv.NewBatcher(dedupeBatch, storeTimeout, func(ctx context.Context, keys []string) ([]struct{}, error) {
-			if err := cfg.Dedupe.SetMany(ctx, keys, dedupeDone, cfg.DedupeTTL); err != nil {
-				cfg.Metrics.dedupeFailed()
-				cfg.Log.Warn("wecom dedupe store failed; retries of these messages go to the inbox", "messages", len(keys), "err", err)
-			}
-			return nil, nil
-		})
-	}
-	return rc
+	return &receiver{cfg: cfg}
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +150,6 @@ func (rc *receiver) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	log := rc.cfg.Log.With("msg_key", msg.Key, "wecom_user", msg.User)
 	// Copies of a message that arrive while this process is storing it
 	// (WeCom retrying a slow answer) wait for that and share its outcome,
 	// instead of racing it to Redis and to the inbox's unique key.
@@ -180,32 +158,41 @@ func (rc *receiver) receive(w http.ResponseWriter, r *http.Request) {
 		leader = true
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
 		defer cancel()
-		return rc.store(ctx, log, msg)
+		return rc.store(ctx, msg)
 	})
 	if err != nil {
 		rc.cfg.Metrics.callback(resultFailed)
 		if leader {
-			log.Error("wecom inbox accept failed", "err", err)
+			rc.cfg.Log.Error("wecom inbox accept failed", "msg_key", msg.Key, "wecom_user", msg.User, "err", err)
 		}
 		http.Error(w, "", http.StatusInternalServerError)
 		return
 	}
 	if !leader || v.(string) == resultDuplicate {
 		rc.ok(w, resultDuplicate, start)
-		log.Debug("wecom duplicate callback")
+		rc.debug(r, "wecom duplicate callback", msg)
 		return
 	}
 	if rc.cfg.OnAccepted != nil {
 		rc.cfg.OnAccepted(msg)
 	}
 	rc.ok(w, resultAccepted, start)
-	log.Debug("wecom callback accepted", "type", msg.Type)
+	rc.debug(r, "wecom callback accepted", msg)
+}
+
+// debug logs a handled callback; the check comes first because building
+// the record costs allocations on every callback, and debug is off in
+// production.
+func (rc *receiver) debug(r *http.Request, what string, msg Incoming) {
+	if rc.cfg.Log.Enabled(r.Context(), slog.LevelDebug) {
+		rc.cfg.Log.Debug(what, "msg_key", msg.Key, "wecom_user", msg.User, "type", msg.Type)
+	}
 }
 
 // store dedupes msg and stores it in the inbox; it returns resultAccepted
 // for a new message and resultDuplicate for a copy.
-func (rc *receiver) store(ctx context.Context, log *slog.Logger, msg Incoming) (string, error) {
-	claimed, seen := rc.claim(ctx, log, msg.Key)
+func (rc *receiver) store(ctx context.Context, msg Incoming) (string, error) {
+	claimed, seen := rc.claim(ctx, msg.Key)
 	if seen {
 		return resultDuplicate, nil
 	}
@@ -216,7 +203,7 @@ func (rc *receiver) store(ctx context.Context, log *slog.Logger, msg Incoming) (
 		if claimed {
 			if derr := rc.cfg.Dedupe.Del(ctx, dedupePrefix+msg.Key); derr != nil {
 				rc.cfg.Metrics.dedupeFailed()
-				log.Error("wecom dedupe key not released; retries of this message will be dropped until it expires", "err", derr)
+				rc.cfg.Log.Error("wecom dedupe key not released; retries of this message will be dropped until it expires", "msg_key", msg.Key, "err", derr)
 			}
 		}
 		return "", err
@@ -234,26 +221,35 @@ func (rc *receiver) store(ctx context.Context, log *slog.Logger, msg Incoming) (
 // now, typically WeCom retrying a slow answer) is not treated as stored:
 // that request may yet fail and release it, so this one goes on to the
 // inbox, whose unique key decides. A store outage also goes on to the inbox.
-func (rc *receiver) claim(ctx context.Context, log *slog.Logger, key string) (claimed, seen bool) {
+func (rc *receiver) claim(ctx context.Context, key string) (claimed, seen bool) {
 	if rc.cfg.Dedupe == nil {
 		return false, false
 	}
-	prior, err := rc.claims.Do(ctx, dedupePrefix+key)
+	prior, err := rc.cfg.Dedupe.Claim(ctx, dedupePrefix+key, dedupePending, rc.cfg.DedupeTTL)
 	if err != nil {
 		rc.cfg.Metrics.dedupeFailed()
-		log.Warn("wecom dedupe store failed; relying on the inbox", "err", err)
+		rc.cfg.Log.Warn("wecom dedupe store failed; relying on the inbox", "msg_key", key, "err", err)
 		return false, false
 	}
 	return prior == "", prior == dedupeDone
 }
 
 // markDone records that the message is stored, so later retries are
-// answered without asking the inbox. It does not wait: until the mark is
-// written a retry finds the key pending and asks the inbox, which knows.
+// answered without asking the inbox. The answer does not wait for it:
+// until the mark is written a retry finds the key pending and asks the
+// inbox, which knows.
 func (rc *receiver) markDone(key string) {
-	if rc.marks != nil {
-		rc.marks.Add(dedupePrefix + key)
+	if rc.cfg.Dedupe == nil {
+		return
 	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := rc.cfg.Dedupe.Set(ctx, dedupePrefix+key, dedupeDone, rc.cfg.DedupeTTL); err != nil {
+			rc.cfg.Metrics.dedupeFailed()
+			rc.cfg.Log.Warn("wecom dedupe store failed; retries of this message go to the inbox", "msg_key", key, "err", err)
+		}
+	}()
 }
 
 func (rc *receiver) ok(w http.ResponseWriter, result string, start time.Time) {

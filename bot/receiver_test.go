@@ -76,11 +76,8 @@ func (failingStore) Get(context.Context, string) (string, bool, error) {
 func (failingStore) Set(context.Context, string, string, time.Duration) error {
 	return fmt.Errorf("%w: connection refused", kv.ErrUnavailable)
 }
-func (failingStore) Claim(context.Context, []string, string, time.Duration) ([]string, error) {
-	return nil, fmt.Errorf("%w: connection refused", kv.ErrUnavailable)
-}
-func (failingStore) SetMany(context.Context, []string, string, time.Duration) error {
-	return fmt.Errorf("%w: connection refused", kv.ErrUnavailable)
+func (failingStore) Claim(context.Context, string, string, time.Duration) (string, error) {
+	return "", fmt.Errorf("%w: connection refused", kv.ErrUnavailable)
 }
 func (failingStore) Del(context.Context, ...string) error {
 	return fmt.Errorf("%w: connection refused", kv.ErrUnavailable)

@@ -24,7 +24,7 @@ type Batcher[In, Out any] struct {
 
 type batchCall[In, Out any] struct {
 	in   In
-	done chan batchResult[Out] // nil: nobody waits
+	done chan batchResult[Out]
 }
 
 type batchResult[Out any] struct {
@@ -51,12 +51,6 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 		var zero Out
 		return zero, ctx.Err()
 	}
-}
-
-// Add adds in to the next run without waiting for it; run must report its
-// own errors.
-func (b *Batcher[In, Out]) Add(in In) {
-	b.enqueue(batchCall[In, Out]{in: in})
 }
 
 func (b *Batcher[In, Out]) enqueue(c batchCall[In, Out]) {
@@ -91,9 +85,6 @@ func (b *Batcher[In, Out]) loop() {
 		}
 		out, err := b.runSafely(in)
 		for i, c := range calls {
-			if c.done == nil {
-				continue
-			}
 			r := batchResult[Out]{err: err}
 			if err == nil && i < len(out) {
 				r.out = out[i]

@@ -29,12 +29,10 @@ type Store interface {
 	Lock(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
 	// Unlock releases the lock only when owner still holds it.
 	Unlock(ctx context.Context, key, owner string) error
-	// Claim sets value, with ttl, under each key that is absent, in one
-	// round trip, and returns each key's value before ("" where the key was
+	// Claim sets value under key for ttl when the key is absent, and
+	// returns the value before in the same round trip ("" when the key was
 	// absent and is now claimed). value must not be empty.
-	Claim(ctx context.Context, keys []string, value string, ttl time.Duration) (prior []string, err error)
-	// SetMany stores value under every key for ttl, in one round trip.
-	SetMany(ctx context.Context, keys []string, value string, ttl time.Duration) error
+	Claim(ctx context.Context, key, value string, ttl time.Duration) (prior string, err error)
 	// Allow records one event in every window when each has fewer than its
 	// limit of events in the span ending now; otherwise it records nothing
 	// and reports how long to wait.

@@ -107,28 +107,14 @@ func (m *Memory) Unlock(_ context.Context, key, owner string) error {
 }
 
 // Claim implements Store.
-func (m *Memory) Claim(_ context.Context, keys []string, value string, ttl time.Duration) ([]string, error) {
+func (m *Memory) Claim(_ context.Context, key, value string, ttl time.Duration) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	prior := make([]string, len(keys))
-	for i, k := range keys {
-		if v, ok := m.get(k); ok {
-			prior[i] = v.value
-			continue
-		}
-		m.values[k] = memValue{value: value, expires: m.expiry(ttl)}
+	if v, ok := m.get(key); ok {
+		return v.value, nil
 	}
-	return prior, nil
-}
-
-// SetMany implements Store.
-func (m *Memory) SetMany(_ context.Context, keys []string, value string, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range keys {
-		m.values[k] = memValue{value: value, expires: m.expiry(ttl)}
-	}
-	return nil
+	m.values[key] = memValue{value: value, expires: m.expiry(ttl)}
+	return "", nil
 }
 
 // Allow implements Store with a sliding log of event times per key.

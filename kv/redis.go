@@ -17,8 +17,8 @@ type Redis struct {
 	c      *redis.Client
 	prefix string
 	seq    atomic.Uint64
-	// cmds pipelines the plain commands (GET, SET, DEL) of concurrent
-	// callers: under load many share one round trip, which costs a
+	// cmds pipelines the plain commands (GET, SET, DEL, SET NX GET) of
+	// concurrent callers: under load many share one round trip, which costs a
 	// system call on each side, while a lone command goes out at once.
 	cmds *Batcher[redis.Cmder, struct{}]
 }
@@ -133,14 +133,10 @@ func (r *Redis) Del(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	full := make([]string, len(keys))
-	for i, k := range keys {
-		full[i] = r.k(k)
-	}
-	args := make([]any, 0, len(full)+1)
+	args := make([]any, 0, len(keys)+1)
 	args = append(args, "del")
-	for _, k := range full {
-		args = append(args, k)
+	for _, k := range keys {
+		args = append(args, r.k(k))
 	}
 	return wrap(r.do(ctx, redis.NewIntCmd(ctx, args...)))
 }
@@ -176,44 +172,17 @@ func (r *Redis) Unlock(ctx context.Context, key, owner string) error {
 	return wrap(unlockScript.Run(ctx, r.c, []string{r.k(key)}, owner).Err())
 }
 
-// Claim implements Store with SET NX GET (Redis 7), pipelined.
-func (r *Redis) Claim(ctx context.Context, keys []string, value string, ttl time.Duration) ([]string, error) {
-	if len(keys) == 0 {
-		return nil, nil
+// Claim implements Store with SET NX GET (Redis 7).
+func (r *Redis) Claim(ctx context.Context, key, value string, ttl time.Duration) (string, error) {
+	cmd := redis.NewStatusCmd(ctx, append(setArgs(r.k(key), value, ttl, "nx"), "get")...)
+	if err := r.do(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
+		return "", wrap(err)
 	}
-	cmds := make([]*redis.StatusCmd, len(keys))
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.SetArgs(ctx, r.k(k), value, redis.SetArgs{Mode: "NX", Get: true, TTL: ttl})
-		}
-		return nil
-	})
+	v, err := cmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap(err)
+		return "", wrap(err)
 	}
-	prior := make([]string, len(keys))
-	for i, c := range cmds {
-		v, err := c.Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, wrap(err)
-		}
-		prior[i] = v
-	}
-	return prior, nil
-}
-
-// SetMany implements Store, pipelined.
-func (r *Redis) SetMany(ctx context.Context, keys []string, value string, ttl time.Duration) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Set(ctx, r.k(k), value, ttl)
-		}
-		return nil
-	})
-	return wrap(err)
+	return v, nil
 }
 
 // allowScript keeps a sorted set of event times (ms) per window key. It

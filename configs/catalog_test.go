@@ -112,18 +112,7 @@ func TestLoadSystemsRejectsBadFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, "systems.yaml", tt.body)
 			_, err := LoadSystems(path)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, path+":") {
-				t.Errorf("error %q does not start with the file name", msg)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not mention %q", msg, w)
-				}
-			}
+			wantFileError(t, path, err, tt.want)
 		})
 	}
 }
@@ -143,18 +132,7 @@ func TestLoadDepartmentsRejectsBadFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, "departments.yaml", tt.body)
 			_, err := LoadDepartments(path)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, path+":") {
-				t.Errorf("error %q does not start with the file name", msg)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not mention %q", msg, w)
-				}
-			}
+			wantFileError(t, path, err, tt.want)
 		})
 	}
 }
@@ -169,6 +147,24 @@ func TestFoldKey(t *testing.T) {
 	for in, want := range map[string]string{"ＨＩＳ": "his", "H I S": "his", "电子病历！": "电子病历", "Lis": "lis", "360视图": "360视图"} {
 		if got := FoldKey(in); got != want {
 			t.Errorf("FoldKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// wantFileError fails unless err starts with the file's path and mentions
+// every fragment of want.
+func wantFileError(t *testing.T, path string, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, path+":") {
+		t.Errorf("error %q does not start with the file name", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not mention %q", msg, w)
 		}
 	}
 }

@@ -137,10 +137,12 @@ func (a *app) loadOnCall() (configs.OnCall, error) {
 		return o, err
 	}
 	err = a.store.View(context.Background(), func(tx *models.Tx) error {
+		team, err := tx.Team()
+		if err != nil {
+			return err
+		}
 		for _, id := range o.UserIDs() {
-			if s, ok, err := tx.StaffMember(id); err != nil {
-				return err
-			} else if !ok || !s.Active {
+			if s, ok := team.Member(id); !ok || !s.Active {
 				a.log.Warn("on-call rota names someone not in the roster", "file", o.Source, "wecom_user", id)
 			}
 		}
@@ -185,8 +187,9 @@ func (a *app) close() {
 
 // now is the wall clock in the hospital's zone.
 func (a *app) now() time.Time {
+	loc := a.sla.Clock().Location()
 	if a.clock != nil {
-		return a.clock().In(a.cfg.Location())
+		return a.clock().In(loc)
 	}
-	return time.Now().In(a.cfg.Location())
+	return time.Now().In(loc)
 }

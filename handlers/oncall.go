@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"opsbot/bot"
+	"opsbot/configs"
 	"opsbot/models"
 )
 
@@ -16,12 +17,13 @@ const PhonePrefix = "phone:"
 // onDuty shows who is on call now and the hotline (值班).
 func (h *Handlers) onDuty(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
-		ids := models.OnCallAt(h.oncall, tx.Now(), h.loc())
+		team, err := tx.Team()
+		if err != nil {
+			return err
+		}
 		var names []string
-		for _, id := range ids {
-			if s, ok, err := tx.StaffMember(id); err != nil {
-				return err
-			} else if ok {
+		for _, id := range models.OnCallAt(h.oncall, tx.Now(), h.loc()) {
+			if s, ok := team.Member(id); ok {
 				names = append(names, who(s))
 			}
 		}
@@ -49,21 +51,19 @@ func (h *Handlers) alertOnCall(tx *models.Tx, c *bot.Context, t *models.Ticket) 
 	}
 	text := fmt.Sprintf("【非工作时间紧急故障】%s，位置：%s，报修人 %s %s。请尽快“接单 %d”。",
 		models.Summary(t, h.catalog), orDash(strings.TrimSpace(t.Department+" "+t.Location)), orDash(t.ReporterName), t.Phone, t.ID)
-	ids := models.OnCallAt(h.oncall, tx.Now(), h.loc())
-	to, err := tx.Recipients([]string{"oncall"}, t, ids)
+	team, err := tx.Team()
 	if err != nil {
 		return err
 	}
-	for _, id := range to {
+	ids := models.OnCallAt(h.oncall, tx.Now(), h.loc())
+	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, ids) {
 		if err := notify(tx, c, id, t.ID, text); err != nil {
 			return err
 		}
 		if !h.phoneGateway {
 			continue
 		}
-		if s, ok, err := tx.StaffMember(id); err != nil {
-			return err
-		} else if ok && s.Phone != "" {
+		if s, ok := team.Member(id); ok && s.Phone != "" {
 			if err := notify(tx, c, PhonePrefix+s.Phone, t.ID, text); err != nil {
 				return err
 			}

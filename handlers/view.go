@@ -10,7 +10,7 @@ import (
 )
 
 // loc is the hospital's time zone.
-func (h *Handlers) loc() *time.Location { return h.cfg.Location() }
+func (h *Handlers) loc() *time.Location { return h.store.SLA().Clock().Location() }
 
 // systemName is the Chinese name of a system code ("" when none).
 func (h *Handlers) systemName(code string) string { return h.catalog.Name(code) }

@@ -25,7 +25,6 @@ type app struct {
 	store    *models.Store
 	kv       kv.Store
 	catalog  *models.Catalog
-	oncall   configs.OnCall
 	handlers *handlers.Handlers
 	jobs     *schedules.Jobs
 	// clock is time.Now; tests move it.
@@ -109,13 +108,14 @@ func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger)
 		a.close()
 		return nil, err
 	}
-	if a.oncall, err = a.loadOnCall(); err != nil {
+	oncall, err := a.loadOnCall()
+	if err != nil {
 		a.close()
 		return nil, err
 	}
-	a.handlers = handlers.New(handlers.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: a.oncall,
+	a.handlers = handlers.New(handlers.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: oncall,
 		PhoneGateway: cfg.Phone.GatewayURL != "", Log: log, Source: source})
-	a.jobs = schedules.New(schedules.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: a.oncall, Log: log})
+	a.jobs = schedules.New(schedules.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: oncall, Log: log})
 	return a, nil
 }
 

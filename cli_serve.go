@@ -38,7 +38,6 @@ type server struct {
 	*app
 	reg     *prometheus.Registry
 	botm    *bot.Metrics
-	client  *bot.Client
 	queue   *bot.Queue
 	sender  *outbox.Sender
 	calWarn prometheus.Gauge
@@ -99,7 +98,6 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.client = c
 		a.handlers.SetDirectory(&directory{c: c})
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
 	} else {

@@ -26,5 +26,3 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// MarshalYAML writes Go duration syntax.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }

@@ -41,7 +41,7 @@ func (h *Handlers) claim(c *bot.Context) error {
 			fmt.Fprintf(&b, "\n请在 %s 前到场（%s）。", models.ClockText(*t.DueOnsite, h.loc()), models.UntilText(*t.DueOnsite, tx.Now()))
 		}
 		fmt.Fprintf(&b, "\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", id, id)
-		c.Reply(strings.TrimRight(b.String(), " "))
+		c.Reply(b.String())
 		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
 	})
 }

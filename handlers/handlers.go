@@ -24,11 +24,10 @@ type Directory interface {
 
 // Deps are what the handlers need.
 type Deps struct {
-	Store     *models.Store
-	KV        kv.Store
-	Directory Directory
-	Catalog   *models.Catalog
-	Config    configs.Config
+	Store   *models.Store
+	KV      kv.Store
+	Catalog *models.Catalog
+	Config  configs.Config
 	// OnCall is the on-call rota; PhoneGateway says whether urgent
 	// out-of-hours tickets also go to the on-call engineer's phone.
 	OnCall       configs.OnCall
@@ -61,13 +60,10 @@ func New(d Deps) *Handlers {
 	if d.Source == "" {
 		d.Source = models.SourceWeCom
 	}
-	h := &Handlers{store: d.Store, kv: d.KV, dir: d.Directory, catalog: d.Catalog, cfg: d.Config, oncall: d.OnCall, phoneGateway: d.PhoneGateway, log: d.Log, source: d.Source}
+	h := &Handlers{store: d.Store, kv: d.KV, catalog: d.Catalog, cfg: d.Config, oncall: d.OnCall, phoneGateway: d.PhoneGateway, log: d.Log, source: d.Source}
 	h.router = h.routes()
 	return h
 }
-
-// Router is the route table, for dispatching and for the help text.
-func (h *Handlers) Router() *bot.Router { return h.router }
 
 // ctxKey keys values the middleware stores on a Context.
 type ctxKey int

@@ -10,10 +10,6 @@ import (
 	"opsbot/models"
 )
 
-// PhonePrefix marks an outbox recipient that is a phone number for the
-// SMS/phone gateway rather than a WeCom user.
-const PhonePrefix = "phone:"
-
 // onDuty shows who is on call now and the hotline (值班).
 func (h *Handlers) onDuty(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
@@ -64,7 +60,7 @@ func (h *Handlers) alertOnCall(tx *models.Tx, c *bot.Context, t *models.Ticket) 
 			continue
 		}
 		if s, ok := team.Member(id); ok && s.Phone != "" {
-			if err := notify(tx, c, PhonePrefix+s.Phone, t.ID, text); err != nil {
+			if err := notify(tx, c, models.PhonePrefix+s.Phone, t.ID, text); err != nil {
 				return err
 			}
 		}

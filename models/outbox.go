@@ -13,6 +13,10 @@ import (
 // OpsGroup is the recipient that stands for the operations group chat.
 const OpsGroup = "@ops"
 
+// PhonePrefix marks a recipient that is a phone number for the SMS/phone
+// gateway rather than a WeCom user.
+const PhonePrefix = "phone:"
+
 // OutboxStatus is where a message stands in delivery.
 type OutboxStatus string
 

@@ -30,7 +30,7 @@ type phoneRequest struct {
 
 // Deliver implements Deliverer for recipients "phone:<number>".
 func (g *PhoneGateway) Deliver(ctx context.Context, m models.OutboxMessage) (string, error) {
-	body := phoneRequest{To: strings.TrimPrefix(m.Recipient, "phone:"), Text: m.Content}
+	body := phoneRequest{To: strings.TrimPrefix(m.Recipient, models.PhonePrefix), Text: m.Content}
 	if m.TicketID != nil {
 		body.Ticket = *m.TicketID
 	}
@@ -72,7 +72,7 @@ type Route struct {
 
 // Deliver implements Deliverer.
 func (r Route) Deliver(ctx context.Context, m models.OutboxMessage) (string, error) {
-	if strings.HasPrefix(m.Recipient, "phone:") {
+	if strings.HasPrefix(m.Recipient, models.PhonePrefix) {
 		if r.Phone == nil {
 			return "", Permanent{fmt.Errorf("no phone gateway configured")}
 		}

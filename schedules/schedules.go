@@ -80,7 +80,6 @@ func (j *Jobs) Start(ctx context.Context) (*cron.Cron, error) {
 	logger := cronLogger{j.Log}
 	c := cron.New(cron.WithLocation(j.loc), cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
 	for _, job := range j.Table() {
-		job := job
 		if _, err := c.AddFunc(job.Spec, func() { j.RunGuarded(ctx, job) }); err != nil {
 			return nil, fmt.Errorf("job %s: %w", job.Name, err)
 		}

@@ -59,7 +59,7 @@ func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger, sla mo
 	if driver == "sqlite" {
 		dsn = cfg.SQLitePath()
 	}
-	store, err := models.Open(ctx, driver, dsn, models.Options{SLA: sla, Log: log, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
+	store, err := models.Open(ctx, driver, dsn, models.Options{SLA: sla, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
 	if err != nil {
 		return nil, err
 	}

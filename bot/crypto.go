@@ -54,9 +54,6 @@ func NewCrypto(token, encodingAESKey, corpID string) (*Crypto, error) {
 	return &Crypto{token: token, aesKey: encodingAESKey, keyBytes: key, corpID: corpID, randomSrc: rand.Reader}, nil
 }
 
-// CorpID returns the receiveid this Crypto accepts.
-func (c *Crypto) CorpID() string { return c.corpID }
-
 // VerifyURL answers WeCom's URL check: it verifies the signature over echostr
 // and returns echostr decrypted, which the handler echoes back.
 func (c *Crypto) VerifyURL(msgSignature, timestamp, nonce, echostr string) (string, error) {

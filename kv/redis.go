@@ -67,9 +67,6 @@ func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	return r, nil
 }
 
-// Client exposes the go-redis client for callers that need more than Store.
-func (r *Redis) Client() *redis.Client { return r.c }
-
 func (r *Redis) k(key string) string { return r.prefix + key }
 
 func wrap(err error) error {

@@ -110,15 +110,6 @@ func (c *Catalog) Systems() []System {
 	return append([]System(nil), c.systems...)
 }
 
-// Department returns the department with the given name or alias.
-func (c *Catalog) Department(name string) (Department, bool) {
-	t, ok := c.depDict.lookup(configs.FoldKey(name))
-	if !ok || len(t.owners) != 1 {
-		return Department{}, false
-	}
-	return c.departments[t.owners[0]], true
-}
-
 // Resolve maps one token to the codes of the systems it covers: a category code gives
 // all its active systems, a system code, name or alias gives that system, a word several
 // systems share gives all of them; anything else is read as free text and gives the

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +27,6 @@ type Store struct {
 	now    func() time.Time
 	sla    SLAPolicy
 	rem    ReminderPolicy
-	log    *slog.Logger
 }
 
 // Options are what a Store needs besides the database.
@@ -41,8 +39,6 @@ type Options struct {
 	// ticket waits for the reporter's confirmation (0: never).
 	Reminders configs.Reminders
 	AutoClose time.Duration
-	// Log receives slow-query and error logs; nil discards them.
-	Log *slog.Logger
 }
 
 // Open connects to the database: driver "postgres" with a postgres:// URL,
@@ -50,9 +46,6 @@ type Options struct {
 func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
-	}
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	var dial gorm.Dialector
 	switch driver {
@@ -99,7 +92,7 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 		return nil, fmt.Errorf("connect to %s: %w", driver, redact(err, dsn))
 	}
 	rem := ReminderPolicy{SLA: opt.SLA, Levels: opt.Reminders, AutoClose: opt.AutoClose}
-	return &Store{db: db, driver: driver, now: opt.Now, sla: opt.SLA, rem: rem, log: opt.Log}, nil
+	return &Store{db: db, driver: driver, now: opt.Now, sla: opt.SLA, rem: rem}, nil
 }
 
 // redact keeps a DSN's password out of an error.
@@ -124,9 +117,6 @@ func (s *Store) Now() time.Time { return s.now() }
 
 // SLA returns the deadline policy the store applies.
 func (s *Store) SLA() SLAPolicy { return s.sla }
-
-// Reminders returns the reminder policy the store applies.
-func (s *Store) Reminders() ReminderPolicy { return s.rem }
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -125,9 +124,6 @@ type Ticket struct {
 	RemindResolution int
 	NextCheckAt      *time.Time
 }
-
-// Number is how people see the ticket: "#12".
-func (t *Ticket) Number() string { return fmt.Sprintf("#%d", t.ID) }
 
 // TicketEvent records one change of a ticket. Events are written in the
 // transaction of the change and never updated or deleted.

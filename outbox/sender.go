@@ -470,7 +470,6 @@ type Metrics struct {
 	result  *prometheus.CounterVec
 	pending prometheus.Gauge
 	failedG prometheus.Gauge
-	store   *models.Store
 }
 
 // NewMetrics registers the outbox metrics.

@@ -47,18 +47,6 @@ func Unreachable(t testing.TB, what string, err error) {
 	t.Skipf("%s unreachable, skipping: %v", what, err)
 }
 
-// Named is a store and the database it runs on.
-type Named struct {
-	Name  string
-	Store *models.Store
-}
-
-// Stores returns a fresh SQLite store and a fresh Postgres store; tests run
-// their body against each.
-func Stores(t testing.TB, opt models.Options) []Named {
-	return []Named{{"sqlite", SQLite(t, opt)}, {"postgres", Postgres(t, opt)}}
-}
-
 // Each runs body as a subtest against each database.
 func Each(t *testing.T, opt models.Options, body func(t *testing.T, s *models.Store)) {
 	for _, db := range []string{"sqlite", "postgres"} {

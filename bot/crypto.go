@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -190,5 +189,7 @@ func (c *Crypto) decrypt(encrypted string) (plain []byte, err error) {
 	if subtle.ConstantTimeCompare(receiveID, []byte(c.corpID)) != 1 {
 		return nil, ErrReceiveID
 	}
-	return bytes.Clone(msg), nil
+	// The SDK decrypts into a fresh buffer; the cap keeps an append from
+	// reaching into the receiveid behind the message.
+	return msg[:len(msg):len(msg)], nil
 }

@@ -89,7 +89,11 @@ func (r *Router) Commands() []*Command { return r.commands }
 
 // Match finds the command text starts with, and the rest as arguments.
 func (r *Router) Match(text string) (*Command, string) {
-	text = Normalize(text)
+	return r.match(Normalize(text))
+}
+
+// match is Match on text already normalised (a Context's Text is).
+func (r *Router) match(text string) (*Command, string) {
 	for _, n := range r.names {
 		if !strings.HasPrefix(text, n.name) {
 			continue
@@ -131,16 +135,16 @@ func (r *Router) route(c *Context) HandlerFunc {
 	var h HandlerFunc
 	var own []Middleware
 	switch {
-	case c.Msg.Type == "text":
-		if cmd, args := r.Match(c.Text); cmd != nil {
+	case c.Msg.Type == TypeText:
+		if cmd, args := r.match(c.Text); cmd != nil {
 			c.Command, c.Args = cmd, args
 			h, own = cmd.Handler, cmd.Middleware
 		} else {
 			h = r.text
 		}
-	case c.Msg.Type == "event" && c.Msg.Event == "template_card_event":
+	case c.Msg.Type == TypeEvent && c.Msg.Event == EventTemplateCard:
 		h = r.cardHandler(c.Msg.EventKey)
-	case c.Msg.Type == "event":
+	case c.Msg.Type == TypeEvent:
 		h = r.events[c.Msg.Event]
 	}
 	if h == nil {

@@ -223,14 +223,9 @@ func (c *Client) dropToken(ctx context.Context, bad string) {
 		c.memo = ""
 	}
 	c.memoMu.Unlock()
-	key := c.tokenCache.prefix + c.tokenKey
-	v, ok, err := c.cache.Get(ctx, key)
-	if err != nil || !ok || v != bad {
-		return
-	}
-	// Between Get and Del another replica may store a fresh token that we
-	// then delete; harmless, since WeCom hands out the same token again.
-	if err := c.cache.Del(ctx, key); err != nil {
+	// Deleted only while it still holds the bad token, in one step: a
+	// fresh token another replica stored meanwhile stays.
+	if err := c.cache.Unlock(ctx, c.tokenCache.prefix+c.tokenKey, bad); err != nil {
 		c.log.Warn("wecom token cache delete failed", "api", apiGetToken, "err", err)
 	}
 }

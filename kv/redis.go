@@ -79,33 +79,21 @@ func wrap(err error) error {
 // SetNX implements Store.
 func (r *Redis) SetNX(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
 	cmd := redis.NewStatusCmd(ctx, setArgs(r.k(key), value, ttl, "nx")...)
-	if err := r.do(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
-		return false, wrap(err)
+	if err := r.do(ctx, cmd); err != nil {
+		return false, wrap(err) // redis.Nil: the key was there
 	}
-	res, err := cmd.Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, wrap(err)
-	}
-	return res == "OK", nil
+	return cmd.Val() == "OK", nil
 }
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, key string) (string, bool, error) {
 	cmd := redis.NewStringCmd(ctx, "get", r.k(key))
-	if err := r.do(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
-		return "", false, wrap(err)
-	}
-	v, err := cmd.Result()
-	if errors.Is(err, redis.Nil) {
+	if err := r.do(ctx, cmd); errors.Is(err, redis.Nil) {
 		return "", false, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return "", false, wrap(err)
 	}
-	return v, true, nil
+	return cmd.Val(), true, nil
 }
 
 // Set implements Store.
@@ -172,14 +160,10 @@ func (r *Redis) Unlock(ctx context.Context, key, owner string) error {
 // Claim implements Store with SET NX GET (Redis 7).
 func (r *Redis) Claim(ctx context.Context, key, value string, ttl time.Duration) (string, error) {
 	cmd := redis.NewStatusCmd(ctx, append(setArgs(r.k(key), value, ttl, "nx"), "get")...)
-	if err := r.do(ctx, cmd); err != nil && !errors.Is(err, redis.Nil) {
-		return "", wrap(err)
+	if err := r.do(ctx, cmd); err != nil {
+		return "", wrap(err) // redis.Nil: the key was absent and is now set
 	}
-	v, err := cmd.Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", wrap(err)
-	}
-	return v, nil
+	return cmd.Val(), nil
 }
 
 // allowScript keeps a sorted set of event times (ms) per window key. It

@@ -237,11 +237,7 @@ func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) []o
 	units := mergeUnits(rows)
 	var out []outcome
 	for i, u := range units {
-		wait, err := s.allow(ctx, u[0].Recipient)
-		if err != nil {
-			wait = time.Second
-		}
-		if wait > 0 {
+		if wait := s.allow(ctx, u[0].Recipient); wait > 0 {
 			s.Metrics.limited()
 			return append(out, s.hold(u[0].Recipient, units[i:], s.Store.Now().Add(wait))...)
 		}
@@ -391,25 +387,25 @@ func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error)
 
 // allow takes a slot in every per-recipient window, or says how long to
 // wait. The ops group is one recipient like any other.
-func (s *Sender) allow(ctx context.Context, recipient string) (time.Duration, error) {
+func (s *Sender) allow(ctx context.Context, recipient string) time.Duration {
 	if s.KV == nil || len(s.Limits) == 0 {
-		return 0, nil
+		return 0
 	}
 	windows := make([]kv.Window, len(s.Limits))
 	for i, l := range s.Limits {
-		windows[i] = kv.Window{Key: fmt.Sprintf("outbox:rate:%s:%s", l.Window, recipient), Limit: l.N, Span: l.Window}
+		windows[i] = kv.Window{Key: "outbox:rate:" + l.Window.String() + ":" + recipient, Limit: l.N, Span: l.Window}
 	}
 	ok, wait, err := s.KV.Allow(ctx, windows...)
 	if err != nil {
 		// Without the shared window, sending is better than holding
 		// every message; WeCom's own limit still applies.
 		s.Log.Warn("rate window unavailable", "err", err)
-		return 0, nil
+		return 0
 	}
 	if !ok {
-		return max(wait, time.Second), nil
+		return max(wait, time.Second)
 	}
-	return 0, nil
+	return 0
 }
 
 // reportFailure tells the supervisors that a message could not be

@@ -92,16 +92,17 @@ func (s *Store) AcceptInbox(ctx context.Context, items []InboxItem) (dup []bool,
 //
 // In a batch that claimed key up front, the claim is taken from there.
 func (tx *Tx) ClaimInbox(key string) (bool, error) {
+	key = fitKey(key)
 	if tx.b != nil {
-		if free, ok := tx.b.claims[fitKey(key)]; ok {
-			if free {
-				tx.b.claims[fitKey(key)] = false
-				tx.b.used = append(tx.b.used, usedClaim{sp: tx.sp, key: fitKey(key)})
+		if by, ok := tx.b.claims[key]; ok {
+			if by != claimFree {
+				return false, nil
 			}
-			return free, nil
+			tx.b.claims[key] = tx.sp
+			return true, nil
 		}
 	}
-	res := tx.db.Exec(`UPDATE inbox SET processed_at = ? WHERE id = (SELECT id FROM inbox WHERE msg_key = ?) AND processed_at IS NULL`, tx.now, fitKey(key))
+	res := tx.db.Exec(`UPDATE inbox SET processed_at = ? WHERE id = (SELECT id FROM inbox WHERE msg_key = ?) AND processed_at IS NULL`, tx.now, key)
 	return res.RowsAffected == 1, wrap("claim inbox", res.Error)
 }
 

@@ -176,19 +176,18 @@ type batchKey struct{}
 type batch struct {
 	db *gorm.DB
 	n  int
-	// claims holds the inbox keys claimed up front: true while no
-	// message has used its claim. Keys claimed elsewhere are false.
-	claims map[string]bool
-	used   []usedClaim
+	// claims holds the inbox keys claimed up front: claimFree while no
+	// message has used the claim, then the number of the savepoint that
+	// did; claimedElsewhere for a key the batch could not claim.
+	claims map[string]int
 	events []held[TicketEvent]
 	sends  []held[OutboxMessage]
 }
 
-// usedClaim is a claim taken by the Update of savepoint sp.
-type usedClaim struct {
-	sp  int
-	key string
-}
+const (
+	claimFree        = 0
+	claimedElsewhere = -1
+)
 
 // held is an appended row not yet written: owner is the savepoint that
 // made it, flushedIn the savepoint in which it was written (0: not yet).
@@ -221,15 +220,11 @@ func (b *batch) savepoint(s *Store, fn func(*Tx) error) error {
 func (b *batch) undo(sp int) {
 	b.events = undoHeld(b.events, sp)
 	b.sends = undoHeld(b.sends, sp)
-	kept := b.used[:0]
-	for _, u := range b.used {
-		if u.sp == sp {
-			b.claims[u.key] = true
-			continue
+	for k, by := range b.claims {
+		if by == sp {
+			b.claims[k] = claimFree
 		}
-		kept = append(kept, u)
 	}
-	b.used = kept
 }
 
 func undoHeld[T any](rows []held[T], sp int) []held[T] {
@@ -341,10 +336,10 @@ func (b *batch) claim(now time.Time, keys []string) error {
 		return nil
 	}
 	fitted := make([]string, len(keys))
-	b.claims = make(map[string]bool, len(keys))
+	b.claims = make(map[string]int, len(keys))
 	for i, k := range keys {
 		fitted[i] = fitKey(k)
-		b.claims[fitted[i]] = false
+		b.claims[fitted[i]] = claimedElsewhere
 	}
 	var got []string
 	// The rows are found and locked through the unique key alone, in a
@@ -359,7 +354,7 @@ UPDATE inbox SET processed_at = ? FROM k WHERE inbox.id = k.id AND k.processed_a
 		return wrap("claim inbox", err)
 	}
 	for _, k := range got {
-		b.claims[k] = true
+		b.claims[k] = claimFree
 	}
 	return nil
 }
@@ -367,8 +362,8 @@ UPDATE inbox SET processed_at = ? FROM k WHERE inbox.id = k.id AND k.processed_a
 // release gives back the claims no message used.
 func (b *batch) release() error {
 	var free []string
-	for k, ok := range b.claims {
-		if ok {
+	for k, by := range b.claims {
+		if by == claimFree {
 			free = append(free, k)
 		}
 	}

@@ -1,11 +1,10 @@
 package models
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // HandOver is one ticket moved (or to be decided) because its engineer is
@@ -28,6 +27,14 @@ func (tx *Tx) HandOverAbsent() ([]HandOver, error) {
 	if err != nil {
 		return nil, wrap("absent", err)
 	}
+	if len(away) == 0 {
+		return nil, nil
+	}
+	// Read once for the whole run; each hand-over adds to the load.
+	engineers, load, err := tx.engineersAndLoad()
+	if err != nil {
+		return nil, err
+	}
 	system := Actor{UserID: SystemActor, Name: "系统", Role: RoleSupervisor}
 	var out []HandOver
 	for _, eng := range away {
@@ -36,14 +43,11 @@ func (tx *Tx) HandOverAbsent() ([]HandOver, error) {
 			return nil, err
 		}
 		for _, t := range open {
-			cands, err := tx.TakeOverCandidates(t.System, eng.Level, eng.UserID)
-			if err != nil {
-				return nil, err
-			}
+			cands := tx.candidates(engineers, load, t.System, eng.Level, eng.UserID)
 			if len(cands) == 0 {
 				// Ask once per ticket and leave.
 				row := reminderRow{TicketID: t.ID, Clock: handOverClock, Level: int(eng.AwayFrom.Unix() / 60), Name: "请假无人接手", Recipients: RoleSupervisor.Label(), DueAt: tx.now, SentAt: tx.now}
-				res := tx.db.Where(reminderRow{TicketID: t.ID, Clock: handOverClock, Level: row.Level}).FirstOrCreate(&row)
+				res := tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 				if res.Error != nil {
 					return nil, wrap("absent", res.Error)
 				}
@@ -57,6 +61,8 @@ func (tx *Tx) HandOverAbsent() ([]HandOver, error) {
 			if err != nil {
 				return nil, err
 			}
+			load[to.UserID]++
+			load[eng.UserID]--
 			out = append(out, HandOver{Ticket: *moved, From: eng, To: &to, LeaveStart: *eng.AwayFrom})
 		}
 	}
@@ -69,13 +75,12 @@ func (tx *Tx) SetLeave(a Actor, userID string, from, until time.Time) (Staff, er
 	if userID != a.UserID && !a.Manages() {
 		return Staff{}, Errorf(EForbidden, "只能给自己请假；替别人请假请找服务主管")
 	}
-	var s Staff
-	err := tx.db.Take(&s, "user_id = ?", userID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Staff{}, Errorf(ENotFound, "没有找到人员 %s", userID)
-	}
+	s, ok, err := tx.StaffMember(userID)
 	if err != nil {
-		return Staff{}, wrap("leave", err)
+		return Staff{}, err
+	}
+	if !ok {
+		return Staff{}, Errorf(ENotFound, "没有找到人员 %s", userID)
 	}
 	if from.IsZero() {
 		s.AwayFrom, s.AwayUntil = nil, nil

@@ -102,16 +102,29 @@ func (tx *Tx) FindStaff(who string) (Staff, error) {
 // TakeOverCandidates lists available engineers who could take a ticket of
 // system from an engineer of minLevel, least loaded first.
 func (tx *Tx) TakeOverCandidates(system string, minLevel int, exclude string) ([]Staff, error) {
-	all, err := tx.ListStaff(RoleEngineer)
+	engineers, load, err := tx.engineersAndLoad()
 	if err != nil {
 		return nil, err
+	}
+	return tx.candidates(engineers, load, system, minLevel, exclude), nil
+}
+
+// engineersAndLoad reads the engineers and their open tickets, what
+// candidates chooses from.
+func (tx *Tx) engineersAndLoad() ([]Staff, map[string]int, error) {
+	engineers, err := tx.ListStaff(RoleEngineer)
+	if err != nil {
+		return nil, nil, err
 	}
 	load, err := tx.openLoad()
-	if err != nil {
-		return nil, err
-	}
+	return engineers, load, err
+}
+
+// candidates picks from engineers those who could take a ticket of system
+// from an engineer of minLevel, least loaded first.
+func (tx *Tx) candidates(engineers []Staff, load map[string]int, system string, minLevel int, exclude string) []Staff {
 	var out []Staff
-	for _, s := range all {
+	for _, s := range engineers {
 		if s.UserID != exclude && s.Level >= minLevel && s.Covers(system) && s.Available(tx.now) {
 			out = append(out, s)
 		}
@@ -122,7 +135,7 @@ func (tx *Tx) TakeOverCandidates(system string, minLevel int, exclude string) ([
 		}
 		return b.Level - a.Level
 	})
-	return out, nil
+	return out
 }
 
 // openLoad counts open tickets per assignee.

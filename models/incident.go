@@ -109,15 +109,12 @@ func (tx *Tx) Merge(parentID int64, childIDs []int64, a Actor) (*Ticket, []Ticke
 
 // resolveChildren resolves the open tickets merged into t with its text.
 func (tx *Tx) resolveChildren(t *Ticket, a Actor) error {
-	children, err := tx.Tickets(TicketFilter{ParentID: t.ID, Statuses: OpenStatuses})
-	if err != nil {
-		return err
+	var children []Ticket
+	if err := tx.forUpdate().Where("parent_id = ? AND status IN ?", t.ID, OpenStatuses).Order("id DESC").Find(&children).Error; err != nil {
+		return wrap("resolve merged", err)
 	}
 	for i := range children {
 		ch := &children[i]
-		if err := tx.forUpdate().Take(ch, ch.ID).Error; err != nil {
-			return wrap("resolve merged", err)
-		}
 		_, err := tx.moveLocked(ch, ActResolve, a, fmt.Sprintf("随 #%d 一并解决：%s", t.ID, t.Resolution), tx.resolving(t.Resolution, t.AssigneeID))
 		if err != nil {
 			return err

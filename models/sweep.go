@@ -153,10 +153,10 @@ func (tx *Tx) saveChecks(ts []Ticket) error {
 	b.WriteString("WITH v(id, rr, ro, rs, nx) AS (VALUES ")
 	for i := range ts {
 		t := &ts[i]
-		_, next := tx.s.rem.Check(t, tx.now)
+		tx.setNextCheck(t)
 		var nextAt any
-		if !next.IsZero() {
-			nextAt = next.UTC()
+		if t.NextCheckAt != nil {
+			nextAt = *t.NextCheckAt
 		}
 		if i > 0 {
 			b.WriteString(",")

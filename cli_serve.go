@@ -176,10 +176,9 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 // calendarWarning says when next year's holidays are missing.
 func (s *server) calendarWarning() string {
 	cal := s.sla.Clock().Calendar()
-	now := s.now()
-	if cal.MissingNextYear(now) || !cal.KnowsYear(now.Year()) {
+	if year, missing := cal.MissingYear(s.now()); missing {
 		s.calWarn.Set(1)
-		return fmt.Sprintf("%d 年法定节假日未知，请在 configs/calendar.yaml 中补充（见 docs/sla.md）", now.Year()+1)
+		return fmt.Sprintf("%d 年法定节假日未知，请在 configs/calendar.yaml 中补充（见 docs/sla.md）", year)
 	}
 	s.calWarn.Set(0)
 	return ""

@@ -1,11 +1,9 @@
 package configs
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -74,9 +72,7 @@ func LoadCalendar(path string) (CalendarFile, error) {
 // gives the line of each entry for the checks yaml cannot do.
 func parseCalendar(data []byte) (CalendarFile, error) {
 	var raw rawCalendar
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+	if err := decodeStrict(data, &raw); err != nil {
 		return CalendarFile{}, err
 	}
 	var root yaml.Node

@@ -1,14 +1,11 @@
 package configs
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"os"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // DefaultOnCallFile is the rota read when OPSBOT_ONCALL_FILE is unset.
@@ -52,9 +49,7 @@ func LoadOnCall(path string) (OnCall, error) {
 		data, name = b, path
 	}
 	var o OnCall
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&o); err != nil && err.Error() != "EOF" {
+	if err := decodeStrict(data, &o); err != nil {
 		return OnCall{}, fmt.Errorf("on-call file %s: %w", name, err)
 	}
 	o.Source = name

@@ -159,6 +159,19 @@ func (c *Calendar) dateDay(y int, m time.Month, d int) (bool, string) {
 // from overrides; for an unknown year every weekday counts as working.
 func (c *Calendar) KnowsYear(year int) bool { return c.known[year] }
 
+// MissingYear names the year whose holidays are missing and matter now:
+// this year's at any time, next year's from December.
+func (c *Calendar) MissingYear(now time.Time) (int, bool) {
+	now = now.In(c.loc)
+	switch {
+	case !c.KnowsYear(now.Year()):
+		return now.Year(), true
+	case c.MissingNextYear(now):
+		return now.Year() + 1, true
+	}
+	return 0, false
+}
+
 // MissingNextYear reports whether, in December of now's year, next year's
 // holidays are still unknown, so operators can add them before they count.
 func (c *Calendar) MissingNextYear(now time.Time) bool {

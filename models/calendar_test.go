@@ -218,3 +218,15 @@ func BenchmarkCalendarDay(b *testing.B) {
 		c.Day(t0.AddDate(0, 0, i%365))
 	}
 }
+
+// TestMissingYear names the year to add: this one when it is unknown,
+// next year's from December.
+func TestMissingYear(t *testing.T) {
+	c := newCal(t)
+	for now, want := range map[string]int{"2026-12-05 09:00": 0, "2027-12-05 09:00": 2028, "2028-03-01 09:00": 2028} {
+		year, missing := c.MissingYear(at(t, now))
+		if year != want || missing != (want != 0) {
+			t.Errorf("MissingYear(%s) = %d, %v; want %d", now, year, missing, want)
+		}
+	}
+}

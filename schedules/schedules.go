@@ -143,10 +143,8 @@ func (j *Jobs) PurgeInbox(ctx context.Context) error {
 // statutory holidays are unknown: deadlines in January would be counted on
 // a calendar without its holidays and make-up workdays.
 func (j *Jobs) CheckCalendar(ctx context.Context) error {
-	now := j.Store.Now().In(j.loc)
-	cal := j.Store.SLA().Clock().Calendar()
-	if cal.MissingNextYear(now) || !cal.KnowsYear(now.Year()) {
-		j.Log.Warn("statutory holidays unknown: add them to configs/calendar.yaml (docs/sla.md)", "job", "calendar-check", "year", now.Year()+1)
+	if year, missing := j.Store.SLA().Clock().Calendar().MissingYear(j.Store.Now()); missing {
+		j.Log.Warn("statutory holidays unknown: add them to configs/calendar.yaml (docs/sla.md)", "job", "calendar-check", "year", year)
 	}
 	return nil
 }

@@ -54,11 +54,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // openStore opens and migrates the database.
 func openStore(ctx context.Context, cfg configs.Config, log *slog.Logger, sla models.SLAPolicy) (*models.Store, error) {
-	driver, _ := cfg.DBDriver()
-	dsn := cfg.DB
-	if driver == "sqlite" {
-		dsn = cfg.SQLitePath()
-	}
+	driver, dsn := cfg.Database()
 	store, err := models.Open(ctx, driver, dsn, models.Options{SLA: sla, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
 	if err != nil {
 		return nil, err

@@ -188,11 +188,7 @@ func cmdMigrate(ctx context.Context, e env, _ []string) error {
 	if err != nil {
 		return err
 	}
-	driver, _ := cfg.DBDriver()
-	dsn := cfg.DB
-	if driver == "sqlite" {
-		dsn = cfg.SQLitePath()
-	}
+	driver, dsn := cfg.Database()
 	s, err := models.Open(ctx, driver, dsn, models.Options{})
 	if err != nil {
 		return err

@@ -326,6 +326,16 @@ func (c Config) DBDriver() (string, error) {
 	}
 }
 
+// Database is the driver and the DSN to open, for a validated config:
+// the SQLite file path, or the postgres URL as given.
+func (c Config) Database() (driver, dsn string) {
+	driver, _ = c.DBDriver()
+	if driver == "sqlite" {
+		return driver, c.SQLitePath()
+	}
+	return driver, c.DB
+}
+
 // SQLitePath is the file of the embedded database.
 func (c Config) SQLitePath() string {
 	p := strings.TrimPrefix(strings.TrimPrefix(c.DB, "sqlite://"), "sqlite:")

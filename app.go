@@ -86,15 +86,9 @@ func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger)
 	if a.store, err = openStore(ctx, cfg, log, a.sla); err != nil {
 		return nil, err
 	}
-	if cfg.Redis != "" {
-		r, err := kv.OpenRedis(ctx, cfg.Redis, cfg.RedisPrefix)
-		if err != nil {
-			a.close()
-			return nil, err
-		}
-		a.kv = r
-	} else {
-		a.kv = kv.NewMemory(nil)
+	if a.kv, err = openKV(ctx, cfg); err != nil {
+		a.close()
+		return nil, err
 	}
 	if a.catalog, err = loadCatalog(ctx, cfg, a.store); err != nil {
 		a.close()
@@ -188,4 +182,17 @@ func (a *app) now() time.Time {
 		return a.clock().In(loc)
 	}
 	return time.Now().In(loc)
+}
+
+// openKV opens the shared state: Redis when configured, else the
+// in-process store (one instance only).
+func openKV(ctx context.Context, cfg configs.Config) (kv.Store, error) {
+	if cfg.Redis == "" {
+		return kv.NewMemory(nil), nil
+	}
+	r, err := kv.OpenRedis(ctx, cfg.Redis, cfg.RedisPrefix)
+	if err != nil {
+		return nil, err // not a nil *Redis inside the interface
+	}
+	return r, nil
 }

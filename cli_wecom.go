@@ -11,7 +11,6 @@ import (
 
 	"opsbot/bot"
 	"opsbot/configs"
-	"opsbot/kv"
 )
 
 // cmdWeCom runs setup steps against the WeCom API.
@@ -38,15 +37,11 @@ func cmdWeCom(ctx context.Context, e env, args []string) error {
 	if !cfg.WeCom.Enabled() {
 		return errors.New("WeCom is not configured: set OPSBOT_WECOM_CORP_ID, OPSBOT_WECOM_AGENT_ID, OPSBOT_WECOM_SECRET")
 	}
-	store := kv.Store(kv.NewMemory(nil))
-	if cfg.Redis != "" {
-		r, err := kv.OpenRedis(ctx, cfg.Redis, cfg.RedisPrefix)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		store = r
+	store, err := openKV(ctx, cfg)
+	if err != nil {
+		return err
 	}
+	defer store.Close()
 	c, err := bot.NewClient(bot.ClientConfig{CorpID: cfg.WeCom.CorpID, AgentID: cfg.WeCom.AgentID, Secret: cfg.WeCom.Secret, APIBase: cfg.WeCom.APIBase, Cache: store})
 	if err != nil {
 		return err

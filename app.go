@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"opsbot/bot"
 	"opsbot/configs"
 	"opsbot/handlers"
 	"opsbot/kv"
@@ -195,4 +196,31 @@ func openKV(ctx context.Context, cfg configs.Config) (kv.Store, error) {
 		return nil, err // not a nil *Redis inside the interface
 	}
 	return r, nil
+}
+
+// eachPending hands take the messages accepted before before and never
+// processed, oldest first, a page at a time, until none is left or take
+// refuses one. An unreadable row is logged and passed over.
+func (a *app) eachPending(ctx context.Context, before time.Time, page int, take func(bot.Incoming) bool) error {
+	var after int64
+	for {
+		rows, err := a.store.PendingInbox(ctx, before, after, page)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			after = r.ID
+			msg, err := handlers.Decode(r)
+			if err != nil {
+				a.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
+				continue
+			}
+			if !take(msg) {
+				return nil
+			}
+		}
+		if len(rows) < page {
+			return nil
+		}
+	}
 }

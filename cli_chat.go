@@ -96,25 +96,10 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 // recoverInbox processes messages accepted before before and never
 // finished (a crash between the 200 and the handler).
 func (a *app) recoverInbox(ctx context.Context, before time.Time) error {
-	var after int64
-	for {
-		rows, err := a.store.PendingInbox(ctx, before, after, 100)
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		after = rows[len(rows)-1].ID
-		for _, r := range rows {
-			msg, err := handlers.Decode(r)
-			if err != nil {
-				a.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
-				continue
-			}
-			a.handlers.Process(ctx, msg)
-		}
-		if len(rows) < 100 {
-			return nil
-		}
-	}
+	return a.eachPending(ctx, before, 100, func(msg bot.Incoming) bool {
+		a.handlers.Process(ctx, msg)
+		return true
+	})
 }
 
 // terminal prints what opsbot sends.

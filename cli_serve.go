@@ -247,37 +247,17 @@ func (s *server) recoverLoop(ctx context.Context) {
 	before := time.Now()
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
-	page := recoveryPage
-	var after int64 // the last row queued in this sweep
 	for {
-		rows, err := s.store.PendingInbox(ctx, before, after, page)
-		if err != nil && ctx.Err() == nil {
+		// All of it at once, page after page (after a crash in a burst),
+		// until the queue is full.
+		if err := s.eachPending(ctx, before, recoveryPage, s.submit); err != nil && ctx.Err() == nil {
 			s.log.Error("inbox recovery", "err", err)
-		}
-		queued := 0
-		for _, r := range rows {
-			msg, err := handlers.Decode(r)
-			if err != nil {
-				s.log.Error("unreadable inbox row", "msg_key", r.Key, "err", err)
-				queued, after = queued+1, r.ID
-				continue
-			}
-			if !s.submit(msg) {
-				break
-			}
-			queued++
-			after = r.ID
-		}
-		// A full page all queued means more may wait (after a crash in a
-		// burst): take the next page now rather than in ten seconds.
-		if len(rows) == page && queued == page {
-			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			before, after = time.Now().Add(-grace), 0
+			before = time.Now().Add(-grace)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -173,14 +174,7 @@ func cmdTickets(ctx context.Context, e env, args []string) error {
 	return w.Flush()
 }
 
-func validStatus(s models.Status) bool {
-	for _, v := range models.AllStatuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func validStatus(s models.Status) bool { return slices.Contains(models.AllStatuses, s) }
 
 // cmdMigrate brings the schema up to date.
 func cmdMigrate(ctx context.Context, e env, _ []string) error {

@@ -166,14 +166,10 @@ func (h *Handlers) intakeAnswer(c *bot.Context) (bool, error) {
 	case "system":
 		codes := h.catalog.Resolve(answer)
 		if len(codes) != 1 {
-			r := h.catalog.Recognize(answer)
-			codes = nil
-			if r.System != nil {
-				codes = []string{r.System.Code}
+			if got, _ := h.recognise(answer); got.System != "" {
+				codes = []string{got.System}
 			} else {
-				for _, s := range r.Candidates {
-					codes = append(codes, s.Code)
-				}
+				codes = got.Candidates
 			}
 		}
 		switch {

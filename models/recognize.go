@@ -1,6 +1,10 @@
 package models
 
-import "opsbot/configs"
+import (
+	"slices"
+
+	"opsbot/configs"
+)
 
 // Recognition is what one chat message says about a possible ticket. Kind, Priority and
 // PriorityWhy are only meaningful when SmallTalk is false.
@@ -489,11 +493,4 @@ func (c *Catalog) department(t *text) string {
 	return c.departments[best].Name
 }
 
-func hasNumeral(rs []rune) bool {
-	for _, r := range rs {
-		if isNumeral(r) {
-			return true
-		}
-	}
-	return false
-}
+func hasNumeral(rs []rune) bool { return slices.ContainsFunc(rs, isNumeral) }

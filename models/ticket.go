@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"time"
 )
 
@@ -25,13 +26,7 @@ var AllStatuses = []Status{StatusNew, StatusClaimed, StatusOnsite, StatusPaused,
 var OpenStatuses = []Status{StatusNew, StatusClaimed, StatusOnsite, StatusPaused}
 
 // Open reports whether work on the ticket is still outstanding.
-func (s Status) Open() bool {
-	switch s {
-	case StatusNew, StatusClaimed, StatusOnsite, StatusPaused:
-		return true
-	}
-	return false
-}
+func (s Status) Open() bool { return slices.Contains(OpenStatuses, s) }
 
 // Label is the Chinese name users see.
 func (s Status) Label() string {

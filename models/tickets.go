@@ -110,18 +110,14 @@ func shorten(s string, n int) string {
 }
 
 // Ticket returns ticket id or a "未找到工单" error.
-func (tx *Tx) Ticket(id int64) (*Ticket, error) {
-	var t Ticket
-	err := tx.db.Take(&t, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(ENotFound, "未找到工单 #%d，请核对单号", id)
-	}
-	return &t, wrap("ticket", err)
-}
+func (tx *Tx) Ticket(id int64) (*Ticket, error) { return takeTicket(tx.db, id) }
 
-func (tx *Tx) ticketForUpdate(id int64) (*Ticket, error) {
+// ticketForUpdate is Ticket with the row locked for the transaction.
+func (tx *Tx) ticketForUpdate(id int64) (*Ticket, error) { return takeTicket(tx.forUpdate(), id) }
+
+func takeTicket(q *gorm.DB, id int64) (*Ticket, error) {
 	var t Ticket
-	err := tx.forUpdate().Take(&t, id).Error
+	err := q.Take(&t, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENotFound, "未找到工单 #%d，请核对单号", id)
 	}

@@ -5,6 +5,7 @@ package configs
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +33,15 @@ type Config struct {
 	// RedisPrefix starts every key opsbot keeps in Redis, so that several
 	// deployments (or tests) can share one server.
 	RedisPrefix string `yaml:"redis_prefix"`
-	// HTTPAddr is where `opsbot serve` listens.
+	// HTTPAddr is the public listener of `opsbot serve`: the WeCom
+	// callback, the webhooks, /healthz and the console.
 	HTTPAddr string `yaml:"http_addr"`
+	// AdminAddr is the admin listener: /metrics, the detailed /readyz and,
+	// when enabled, pprof. It defaults to loopback: error text and metrics
+	// never go to the public side.
+	AdminAddr string `yaml:"admin_addr"`
+	// Pprof serves net/http/pprof on the admin listener.
+	Pprof bool `yaml:"pprof"`
 	// TZ is the time zone of the hospital; deadlines and reports use it.
 	TZ string `yaml:"tz"`
 	// StaffFile is the roster; empty means configs/staff.yaml when present,
@@ -56,6 +64,58 @@ type Config struct {
 	Intake    Intake    `yaml:"intake"`
 	Ticket    Ticket    `yaml:"ticket"`
 	Inbox     Inbox     `yaml:"inbox"`
+	Outbox    Outbox    `yaml:"outbox"`
+	Contract  Contract  `yaml:"contract"`
+	Rating    Rating    `yaml:"rating"`
+	Hospital  Hospital  `yaml:"hospital"`
+	Webhook   Webhook   `yaml:"webhook"`
+}
+
+// Outbox tunes how long delivered messages are kept.
+type Outbox struct {
+	// Keep is how long a sent or failed message stays in the outbox: its
+	// text may name patients (个人信息保护法 asks for minimum retention),
+	// and the ticket's timeline is the record, not the message.
+	Keep Duration `yaml:"keep"`
+}
+
+// Contract holds the service levels the vendor is paid against (tender
+// 5.1, 5.2); every figure shown against a target reads it from here.
+type Contract struct {
+	// ResolutionRate, OnTimeRate and ResponseOnTimeRate are fractions 0-1.
+	ResolutionRate     float64 `yaml:"resolution_rate"`
+	OnTimeRate         float64 `yaml:"on_time_rate"`
+	ResponseOnTimeRate float64 `yaml:"response_on_time_rate"`
+	OnsiteOnTimeRate   float64 `yaml:"onsite_on_time_rate"`
+	// Satisfaction is the least mean rating (points, 20-100).
+	Satisfaction float64 `yaml:"satisfaction"`
+}
+
+// Rating tunes the satisfaction survey after closure.
+type Rating struct {
+	// ChangeWindow is how long a given rating may still be changed.
+	ChangeWindow Duration `yaml:"change_window"`
+	// RemindAfter is when the one reminder goes to a reporter who has not
+	// rated; ExpireAfter is when the survey closes unrated.
+	RemindAfter Duration `yaml:"remind_after"`
+	ExpireAfter Duration `yaml:"expire_after"`
+	// AlertAtOrBelow is the score at or below which supervisors are told.
+	AlertAtOrBelow int `yaml:"alert_at_or_below"`
+	// SurveyFile is the yearly satisfaction survey (questions, recipients).
+	SurveyFile string `yaml:"survey_file"`
+}
+
+// Hospital names the hospital's people who confirm deliverables.
+type Hospital struct {
+	// Approvers are the 信息科 userids who confirm reports, incident
+	// reports and change requests.
+	Approvers []string `yaml:"approvers"`
+}
+
+// Webhook authenticates monitoring webhooks (Alertmanager, generic).
+type Webhook struct {
+	// Token is the bearer token senders must present.
+	Token string `yaml:"token"`
 }
 
 // WeCom is the self-built app (自建应用) opsbot speaks through.
@@ -72,7 +132,17 @@ type WeCom struct {
 	// instead when the app cannot own a chat.
 	OpsChatID string `yaml:"ops_chat_id"`
 	RobotKey  string `yaml:"robot_key"`
+	// BotID and BotSecret are the smart robot (智能机器人) in long-connection
+	// mode; BotWSURL is its WebSocket address.
+	BotID     string `yaml:"bot_id"`
+	BotSecret string `yaml:"bot_secret"`
+	BotWSURL  string `yaml:"bot_ws_url"`
+	// BotChatID is a group chat of the robot that serves as the ops group.
+	BotChatID string `yaml:"bot_chat_id"`
 }
+
+// BotEnabled reports whether the smart robot channel is configured.
+func (w WeCom) BotEnabled() bool { return w.BotID != "" }
 
 // Enabled reports whether a WeCom app is configured at all.
 func (w WeCom) Enabled() bool { return w.CorpID != "" }
@@ -110,10 +180,11 @@ type Ticket struct {
 func Default() Config {
 	return Config{
 		HTTPAddr:    ":8080",
+		AdminAddr:   "127.0.0.1:9090",
 		RedisPrefix: "opsbot:",
 		TZ:          "Asia/Shanghai",
 		LogLevel:    "info",
-		WeCom:       WeCom{APIBase: "https://qyapi.weixin.qq.com"},
+		WeCom:       WeCom{APIBase: "https://qyapi.weixin.qq.com", BotWSURL: "wss://openws.work.weixin.qq.com"},
 		SLA:         DefaultSLA(),
 		Reminders:   DefaultReminders(),
 		Intake:      Intake{Expiry: Duration(30 * time.Minute)},
@@ -121,7 +192,15 @@ func Default() Config {
 			AutoClose:     Duration(72 * time.Hour),
 			HurryInterval: Duration(30 * time.Minute),
 		},
-		Inbox: Inbox{Keep: Duration(7 * 24 * time.Hour)},
+		Inbox:    Inbox{Keep: Duration(7 * 24 * time.Hour)},
+		Outbox:   Outbox{Keep: Duration(7 * 24 * time.Hour)},
+		Contract: Contract{ResolutionRate: 0.95, OnTimeRate: 0.90, ResponseOnTimeRate: 0.90, OnsiteOnTimeRate: 0.90, Satisfaction: 90},
+		Rating: Rating{
+			ChangeWindow:   Duration(12 * time.Hour),
+			RemindAfter:    Duration(24 * time.Hour),
+			ExpireAfter:    Duration(7 * 24 * time.Hour),
+			AlertAtOrBelow: 60,
+		},
 	}
 }
 
@@ -143,6 +222,7 @@ func envVars() []envVar {
 		{"OPSBOT_REDIS", true, str(func(c *Config) *string { return &c.Redis })},
 		{"OPSBOT_REDIS_PREFIX", false, str(func(c *Config) *string { return &c.RedisPrefix })},
 		{"OPSBOT_HTTP_ADDR", false, str(func(c *Config) *string { return &c.HTTPAddr })},
+		{"OPSBOT_ADMIN_ADDR", false, str(func(c *Config) *string { return &c.AdminAddr })},
 		{"OPSBOT_TZ", false, str(func(c *Config) *string { return &c.TZ })},
 		{"OPSBOT_STAFF_FILE", false, str(func(c *Config) *string { return &c.StaffFile })},
 		{"OPSBOT_SYSTEMS_FILE", false, str(func(c *Config) *string { return &c.SystemsFile })},
@@ -164,6 +244,11 @@ func envVars() []envVar {
 		{"OPSBOT_WECOM_API_BASE", false, str(func(c *Config) *string { return &c.WeCom.APIBase })},
 		{"OPSBOT_WECOM_OPS_CHAT_ID", false, str(func(c *Config) *string { return &c.WeCom.OpsChatID })},
 		{"OPSBOT_WECOM_ROBOT_KEY", true, str(func(c *Config) *string { return &c.WeCom.RobotKey })},
+		{"OPSBOT_WECOM_BOT_ID", false, str(func(c *Config) *string { return &c.WeCom.BotID })},
+		{"OPSBOT_WECOM_BOT_SECRET", true, str(func(c *Config) *string { return &c.WeCom.BotSecret })},
+		{"OPSBOT_WECOM_BOT_WS_URL", false, str(func(c *Config) *string { return &c.WeCom.BotWSURL })},
+		{"OPSBOT_WECOM_BOT_CHAT_ID", false, str(func(c *Config) *string { return &c.WeCom.BotChatID })},
+		{"OPSBOT_WEBHOOK_TOKEN", true, str(func(c *Config) *string { return &c.Webhook.Token })},
 		{"OPSBOT_PHONE_GATEWAY_URL", true, str(func(c *Config) *string { return &c.Phone.GatewayURL })},
 		{"OPSBOT_PHONE_GATEWAY_TOKEN", true, str(func(c *Config) *string { return &c.Phone.Token })},
 	}
@@ -240,6 +325,11 @@ func (c Config) Validate() error {
 	if c.HTTPAddr == "" || !strings.Contains(c.HTTPAddr, ":") {
 		bad("http_addr (OPSBOT_HTTP_ADDR)", "must be host:port or :port, got %q", c.HTTPAddr)
 	}
+	if c.AdminAddr == "" || !strings.Contains(c.AdminAddr, ":") {
+		bad("admin_addr (OPSBOT_ADMIN_ADDR)", "must be host:port or :port, got %q", c.AdminAddr)
+	} else if c.AdminAddr == c.HTTPAddr {
+		bad("admin_addr (OPSBOT_ADMIN_ADDR)", "must differ from http_addr: metrics and error details stay off the public port")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -265,6 +355,8 @@ func (c Config) Validate() error {
 		}
 		if len(c.WeCom.AESKey) != 43 {
 			bad("wecom.aes_key (OPSBOT_WECOM_AES_KEY)", "the EncodingAESKey has 43 characters, got %d", len(c.WeCom.AESKey))
+		} else if k, err := base64.StdEncoding.DecodeString(c.WeCom.AESKey + "="); err != nil || len(k) != 32 {
+			bad("wecom.aes_key (OPSBOT_WECOM_AES_KEY)", "not a valid EncodingAESKey: it must be base64 of 32 bytes (copy it again from 接收消息)")
 		}
 		if c.StaffFile == "" {
 			if _, err := os.Stat(DefaultStaffFile); err != nil {
@@ -286,6 +378,32 @@ func (c Config) Validate() error {
 	}
 	if c.Ticket.HurryInterval.D() < 0 {
 		bad("ticket.hurry_interval", "must not be negative")
+	}
+	if c.WeCom.BotEnabled() {
+		if c.WeCom.BotSecret == "" {
+			bad("wecom.bot_secret (OPSBOT_WECOM_BOT_SECRET)", "required when wecom.bot_id is set")
+		}
+		if u, err := url.Parse(c.WeCom.BotWSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			bad("wecom.bot_ws_url (OPSBOT_WECOM_BOT_WS_URL)", "must be a ws(s):// URL, got %q", c.WeCom.BotWSURL)
+		}
+	}
+	if c.Outbox.Keep.D() < 24*time.Hour {
+		bad("outbox.keep", "must be at least 24h (delivery retries), got %s", c.Outbox.Keep)
+	}
+	for key, v := range map[string]float64{"contract.resolution_rate": c.Contract.ResolutionRate, "contract.on_time_rate": c.Contract.OnTimeRate,
+		"contract.response_on_time_rate": c.Contract.ResponseOnTimeRate, "contract.onsite_on_time_rate": c.Contract.OnsiteOnTimeRate} {
+		if v < 0 || v > 1 {
+			bad(key, "must be a fraction between 0 and 1 (0.95 is 95%%), got %v", v)
+		}
+	}
+	if c.Contract.Satisfaction < 0 || c.Contract.Satisfaction > 100 {
+		bad("contract.satisfaction", "must be points between 0 and 100, got %v", c.Contract.Satisfaction)
+	}
+	if c.Rating.ChangeWindow.D() < 0 || c.Rating.RemindAfter.D() <= 0 || c.Rating.ExpireAfter.D() <= c.Rating.RemindAfter.D() {
+		bad("rating", "change_window ≥ 0, remind_after > 0 and expire_after > remind_after, got %s/%s/%s", c.Rating.ChangeWindow, c.Rating.RemindAfter, c.Rating.ExpireAfter)
+	}
+	if c.Rating.AlertAtOrBelow < 0 || c.Rating.AlertAtOrBelow > 100 {
+		bad("rating.alert_at_or_below", "must be between 0 and 100, got %d", c.Rating.AlertAtOrBelow)
 	}
 	if c.Inbox.Keep.D() < 24*time.Hour {
 		bad("inbox.keep", "must be at least 24h (WeCom retries and the dedupe keys), got %s", c.Inbox.Keep)

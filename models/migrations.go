@@ -182,6 +182,68 @@ DROP INDEX outbox_due;
 DROP INDEX outbox_recipient;
 CREATE INDEX outbox_due ON outbox(next_attempt_at, id) WHERE status = 'pending';
 `})
+	// Ratings after closure, the yearly survey, the hospital's confirmation
+	// of delivered reports, and conversation state (a multi-step report, a
+	// comment being asked for) kept in the database so that it commits or
+	// rolls back with the message that changed it.
+	migrations = append(migrations, migration{Version: 4, Name: "ratings, survey, report confirmations, conversations", SQL: `
+CREATE TABLE ratings (
+  ticket_id BIGINT PRIMARY KEY REFERENCES tickets(id),
+  reporter_id VARCHAR(64) NOT NULL,
+  asked_at {{ts}} NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  score INTEGER,
+  comment TEXT NOT NULL DEFAULT '',
+  rated_at {{ts}},
+  reminded_at {{ts}},
+  next_check_at {{ts}},
+  followup TEXT NOT NULL DEFAULT '',
+  followup_by VARCHAR(64) NOT NULL DEFAULT '',
+  followup_at {{ts}}
+);
+CREATE INDEX ratings_next_check ON ratings(next_check_at) WHERE next_check_at IS NOT NULL;
+CREATE INDEX ratings_reporter ON ratings(reporter_id, status);
+
+CREATE TABLE survey_runs (
+  year INTEGER PRIMARY KEY,
+  started_at {{ts}} NOT NULL,
+  started_by VARCHAR(64) NOT NULL,
+  remind_at {{ts}}
+);
+CREATE TABLE survey_recipients (
+  year INTEGER NOT NULL,
+  user_id VARCHAR(64) NOT NULL,
+  asked_at {{ts}} NOT NULL,
+  answered_at {{ts}},
+  comment TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (year, user_id)
+);
+CREATE TABLE survey_answers (
+  year INTEGER NOT NULL,
+  user_id VARCHAR(64) NOT NULL,
+  question INTEGER NOT NULL,
+  score INTEGER NOT NULL,
+  PRIMARY KEY (year, user_id, question)
+);
+
+CREATE TABLE report_confirmations (
+  kind VARCHAR(16) NOT NULL,
+  period VARCHAR(16) NOT NULL,
+  approver_id VARCHAR(64) NOT NULL,
+  sent_at {{ts}} NOT NULL,
+  answer VARCHAR(16) NOT NULL DEFAULT '',
+  comment TEXT NOT NULL DEFAULT '',
+  answered_at {{ts}},
+  PRIMARY KEY (kind, period, approver_id)
+);
+
+CREATE TABLE conversations (
+  user_id VARCHAR(64) PRIMARY KEY,
+  kind VARCHAR(24) NOT NULL,
+  state TEXT NOT NULL,
+  expires_at {{ts}} NOT NULL
+);
+`})
 }
 
 var dialectTypes = map[string]*strings.Replacer{

@@ -1,0 +1,303 @@
+package models
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"opsbot/configs"
+)
+
+// Period is a half-open span [From, To) of ticket creation times: a
+// period's tickets are those created in it, cancelled ones excluded
+// (docs/kpi.md).
+type Period struct {
+	From, To time.Time
+	// Label names it for people: "2026年11月", "2026年", "本周".
+	Label string
+}
+
+// MonthPeriod is one calendar month in loc.
+func MonthPeriod(year int, month time.Month, loc *time.Location) Period {
+	from := time.Date(year, month, 1, 0, 0, 0, 0, loc)
+	return Period{From: from, To: from.AddDate(0, 1, 0), Label: fmt.Sprintf("%d年%d月", year, month)}
+}
+
+// YearPeriod is one calendar year in loc.
+func YearPeriod(year int, loc *time.Location) Period {
+	from := time.Date(year, 1, 1, 0, 0, 0, 0, loc)
+	return Period{From: from, To: from.AddDate(1, 0, 0), Label: fmt.Sprintf("%d年", year)}
+}
+
+// Rate is N of Of against a target fraction (0 when the figure has none).
+type Rate struct {
+	N, Of  int64
+	Target float64
+}
+
+// Value is N/Of; ok is false when there is nothing to divide.
+func (r Rate) Value() (v float64, ok bool) {
+	if r.Of == 0 {
+		return 0, false
+	}
+	return float64(r.N) / float64(r.Of), true
+}
+
+// Met reports whether the rate reaches its target; an empty rate (nothing
+// counted) is not a failure.
+func (r Rate) Met() bool {
+	v, ok := r.Value()
+	return !ok || v+1e-9 >= r.Target
+}
+
+// Satisfaction is the mean rating of the rated tickets (unanswered ones
+// are not rated, never assumed satisfied).
+type Satisfaction struct {
+	// Mean is in points (20-100); valid only when Rated > 0.
+	Mean float64
+	// Rated of Asked answered; Low are rated at or below the alert score.
+	Rated, Asked, Low int64
+	Target            float64
+}
+
+// Met reports whether the mean reaches the target (nothing rated: not a failure).
+func (s Satisfaction) Met() bool { return s.Rated == 0 || s.Mean+1e-9 >= s.Target }
+
+// ResponseRate is rated ÷ asked.
+func (s Satisfaction) ResponseRate() Rate { return Rate{N: s.Rated, Of: s.Asked} }
+
+// Group is one row of a breakdown (by system, engineer, …).
+type Group struct {
+	Key      string
+	Created  int64
+	Resolved int64
+	OnTime   int64
+	Breached int64
+	Rated    int64
+	// ScoreSum is the sum of the ratings; Mean() divides it.
+	ScoreSum int64
+}
+
+// Mean is the group's satisfaction, 0 when nothing is rated.
+func (g Group) Mean() float64 {
+	if g.Rated == 0 {
+		return 0
+	}
+	return float64(g.ScoreSum) / float64(g.Rated)
+}
+
+// Breach is a ticket of the period that missed a deadline.
+type Breach struct {
+	TicketID  int64
+	System    string
+	Priority  Priority
+	Title     string
+	Assignee  string
+	Status    Status
+	CreatedAt time.Time
+	// Clocks lists which deadlines were missed: response, onsite, resolution.
+	Clocks []Clock
+	// Reason is the recorded 超时原因, "" when none was given.
+	Reason string
+}
+
+// Figures are the contract's figures for a period (docs/kpi.md), each
+// computed by the database with GROUP BY, never by loading the tickets.
+type Figures struct {
+	Period Period
+	// At is the instant open tickets were judged at.
+	At time.Time
+	// Created counts the period's tickets (cancelled excluded); Cancelled
+	// those withdrawn; Open those still being worked.
+	Created, Cancelled, Open, Resolved int64
+	// OpenBreached are open tickets past a deadline at At.
+	OpenBreached int64
+	// BreachedTotal counts the period's tickets that missed any deadline.
+	BreachedTotal int64
+
+	ResolutionRate     Rate
+	OnTimeRate         Rate
+	ResponseOnTimeRate Rate
+	OnsiteOnTimeRate   Rate
+	Satisfaction       Satisfaction
+	// AvgResponse is the mean time from report to claim.
+	AvgResponse time.Duration
+
+	BySystem, ByDepartment, ByPriority, ByKind, ByEngineer []Group
+	Breaches                                               []Breach
+}
+
+// kpiExpr holds the SQL of each clause of docs/kpi.md; "?" is the instant
+// open tickets are judged at. Judge (judge.go) is the same rule in Go.
+var kpiExpr = kpiClauses{
+	resolved:       `status IN ('resolved','closed')`,
+	onTime:         `(status IN ('resolved','closed') AND COALESCE(paused_at, resolved_at) <= due_resolution)`,
+	claimed:        `claimed_at IS NOT NULL`,
+	responseOnTime: `(claimed_at IS NOT NULL AND claimed_at <= due_response)`,
+	onsiteStopped:  `(due_onsite IS NOT NULL AND COALESCE(onsite_at, resolved_at) IS NOT NULL)`,
+	onsiteOnTime:   `(due_onsite IS NOT NULL AND COALESCE(onsite_at, resolved_at) <= due_onsite)`,
+	responseBreached: `((claimed_at IS NOT NULL AND claimed_at > due_response) OR
+  (claimed_at IS NULL AND status = 'new' AND ? > due_response))`,
+	onsiteBreached: `(due_onsite IS NOT NULL AND (COALESCE(onsite_at, resolved_at) > due_onsite OR
+  (COALESCE(onsite_at, resolved_at) IS NULL AND status IN ('new','claimed') AND ? > due_onsite)))`,
+	resolutionBreached: `(CASE WHEN status IN ('paused','resolved','closed') THEN COALESCE(paused_at, resolved_at) > due_resolution
+  ELSE ? > due_resolution END)`,
+}
+
+type kpiClauses struct {
+	resolved, onTime, claimed, responseOnTime, onsiteStopped, onsiteOnTime string
+	responseBreached, onsiteBreached, resolutionBreached                   string
+}
+
+// anyBreach is true for a ticket that missed any deadline (three "?").
+func (e *kpiClauses) anyBreach() string {
+	return "(" + e.responseBreached + " OR " + e.onsiteBreached + " OR " + e.resolutionBreached + ")"
+}
+
+func sumIf(cond string) string { return "COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)" }
+
+// inPeriod selects a period's tickets, cancelled ones excluded.
+const inPeriod = `t.created_at >= ? AND t.created_at < ? AND t.status <> 'cancelled'`
+
+// Figures computes the period's figures against the targets, judging open
+// tickets at the transaction's instant; alertAtOrBelow marks low ratings.
+func (tx *Tx) Figures(p Period, targets configs.Contract, alertAtOrBelow int) (*Figures, error) {
+	now := tx.now
+	from, to := p.From.UTC(), p.To.UTC()
+	f := &Figures{Period: p, At: now}
+	e := &kpiExpr
+	epoch := `EXTRACT(EPOCH FROM (t.claimed_at - t.created_at))`
+	if tx.s.driver == "sqlite" {
+		epoch = `((julianday(t.claimed_at) - julianday(t.created_at)) * 86400.0)`
+	}
+	var head struct {
+		Created, Open, Resolved, OnTime, Claimed, ResponseOnTime, OnsiteStopped, OnsiteOnTime int64
+		OpenBreached, Breached                                                                int64
+		AvgResponse                                                                           *float64
+	}
+	q := `SELECT COUNT(*) AS created,
+  ` + sumIf(`t.status IN ('new','claimed','onsite','paused')`) + ` AS open,
+  ` + sumIf(e.resolved) + ` AS resolved,
+  ` + sumIf(e.onTime) + ` AS on_time,
+  ` + sumIf(e.claimed) + ` AS claimed,
+  ` + sumIf(e.responseOnTime) + ` AS response_on_time,
+  ` + sumIf(e.onsiteStopped) + ` AS onsite_stopped,
+  ` + sumIf(e.onsiteOnTime) + ` AS onsite_on_time,
+  ` + sumIf(`t.status IN ('new','claimed','onsite','paused') AND `+e.anyBreach()) + ` AS open_breached,
+  ` + sumIf(e.anyBreach()) + ` AS breached,
+  AVG(CASE WHEN t.claimed_at IS NOT NULL THEN ` + epoch + ` END) AS avg_response
+FROM tickets t WHERE ` + inPeriod
+	if err := tx.db.Raw(q, now, now, now, now, now, now, from, to).Scan(&head).Error; err != nil {
+		return nil, wrap("figures", err)
+	}
+	if err := tx.db.Raw(`SELECT COUNT(*) FROM tickets t WHERE t.created_at >= ? AND t.created_at < ? AND t.status = 'cancelled'`, from, to).Scan(&f.Cancelled).Error; err != nil {
+		return nil, wrap("figures: cancelled", err)
+	}
+	f.Created, f.Open, f.Resolved, f.OpenBreached, f.BreachedTotal = head.Created, head.Open, head.Resolved, head.OpenBreached, head.Breached
+	f.ResolutionRate = Rate{N: head.Resolved, Of: head.Created, Target: targets.ResolutionRate}
+	f.OnTimeRate = Rate{N: head.OnTime, Of: head.Resolved, Target: targets.OnTimeRate}
+	f.ResponseOnTimeRate = Rate{N: head.ResponseOnTime, Of: head.Claimed, Target: targets.ResponseOnTimeRate}
+	f.OnsiteOnTimeRate = Rate{N: head.OnsiteOnTime, Of: head.OnsiteStopped, Target: targets.OnsiteOnTimeRate}
+	if head.AvgResponse != nil {
+		f.AvgResponse = time.Duration(*head.AvgResponse * float64(time.Second)).Round(time.Second)
+	}
+
+	var sat struct {
+		Asked, Rated, Low int64
+		Mean              *float64
+	}
+	if err := tx.db.Raw(`SELECT COUNT(*) AS asked, COUNT(r.score) AS rated, `+sumIf(`r.score <= ?`)+` AS low, AVG(r.score * 1.0) AS mean
+FROM ratings r JOIN tickets t ON t.id = r.ticket_id WHERE `+inPeriod, alertAtOrBelow, from, to).Scan(&sat).Error; err != nil {
+		return nil, wrap("figures: satisfaction", err)
+	}
+	f.Satisfaction = Satisfaction{Rated: sat.Rated, Asked: sat.Asked, Low: sat.Low, Target: targets.Satisfaction}
+	if sat.Mean != nil {
+		f.Satisfaction.Mean = *sat.Mean
+	}
+
+	groups := []struct {
+		col string
+		out *[]Group
+	}{{"t.system_code", &f.BySystem}, {"t.department", &f.ByDepartment}, {"t.priority", &f.ByPriority}, {"t.kind", &f.ByKind}, {"t.assignee_id", &f.ByEngineer}}
+	for _, g := range groups {
+		rows, err := tx.groupBy(g.col, now, from, to)
+		if err != nil {
+			return nil, err
+		}
+		*g.out = rows
+	}
+	var err error
+	if f.Breaches, err = tx.breaches(now, from, to, 0); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// groupBy is one breakdown of the period's tickets, biggest first.
+func (tx *Tx) groupBy(col string, now, from, to time.Time) ([]Group, error) {
+	e := &kpiExpr
+	var rows []Group
+	q := `SELECT ` + col + ` AS key, COUNT(*) AS created, ` + sumIf(e.resolved) + ` AS resolved, ` + sumIf(e.onTime) + ` AS on_time,
+  ` + sumIf(e.anyBreach()) + ` AS breached, COUNT(r.score) AS rated, COALESCE(SUM(r.score), 0) AS score_sum
+FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id
+WHERE ` + inPeriod + ` GROUP BY ` + col
+	if err := tx.db.Raw(q, now, now, now, from, to).Scan(&rows).Error; err != nil {
+		return nil, wrap("figures: group by "+col, err)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Created != rows[j].Created {
+			return rows[i].Created > rows[j].Created
+		}
+		return rows[i].Key < rows[j].Key
+	})
+	return rows, nil
+}
+
+// breaches lists the period's tickets that missed a deadline, oldest
+// first; limit 0 means all of them.
+func (tx *Tx) breaches(now, from, to time.Time, limit int) ([]Breach, error) {
+	e := &kpiExpr
+	var rows []struct {
+		ID                              int64
+		SystemCode, Title, AssigneeID   string
+		Priority                        Priority
+		Status                          Status
+		CreatedAt                       time.Time
+		BreachReason                    string
+		ResponseB, OnsiteB, ResolutionB bool
+	}
+	q := `SELECT t.id, t.system_code, t.title, t.assignee_id, t.priority, t.status, t.created_at, t.breach_reason,
+  ` + e.responseBreached + ` AS response_b, ` + e.onsiteBreached + ` AS onsite_b, ` + e.resolutionBreached + ` AS resolution_b
+FROM tickets t WHERE ` + inPeriod + ` AND ` + e.anyBreach() + ` ORDER BY t.id`
+	args := []any{now, now, now, from, to, now, now, now}
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	if err := tx.db.Raw(q, args...).Scan(&rows).Error; err != nil {
+		return nil, wrap("figures: breaches", err)
+	}
+	out := make([]Breach, len(rows))
+	for i, r := range rows {
+		b := Breach{TicketID: r.ID, System: r.SystemCode, Priority: r.Priority, Title: r.Title, Assignee: r.AssigneeID, Status: r.Status, CreatedAt: r.CreatedAt, Reason: r.BreachReason}
+		if r.ResponseB {
+			b.Clocks = append(b.Clocks, ClockResponse)
+		}
+		if r.OnsiteB {
+			b.Clocks = append(b.Clocks, ClockOnsite)
+		}
+		if r.ResolutionB {
+			b.Clocks = append(b.Clocks, ClockResolution)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// OpenCounts counts open tickets and those of them breached at the
+// transaction's instant, with the same rule as Figures (队列's headline).
+func (tx *Tx) OpenCounts() (open, breached int64, err error) {
+	var r struct{ Open, Breached int64 }
+	q := `SELECT COUNT(*) AS open, ` + sumIf(kpiExpr.anyBreach()) + ` AS breached FROM tickets t WHERE t.status IN ('new','claimed','onsite','paused')`
+	err = tx.db.Raw(q, tx.now, tx.now, tx.now).Scan(&r).Error
+	return r.Open, r.Breached, wrap("open counts", err)
+}

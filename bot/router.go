@@ -118,7 +118,12 @@ func isLatin(r rune) bool { return r < 128 && (unicode.IsLetter(r) || unicode.Is
 // Dispatch runs the handler for msg, with the middleware; an error is given
 // to OnError and returned, so the caller can retry the message.
 func (r *Router) Dispatch(ctx context.Context, msg Incoming) error {
-	c := NewContext(ctx, msg)
+	return r.Serve(NewContext(ctx, msg))
+}
+
+// Serve is Dispatch for a Context the caller prepared (values set before
+// the middleware runs, such as the transaction the message is handled in).
+func (r *Router) Serve(c *Context) error {
 	h := r.route(c)
 	if h == nil {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+	"time"
 
 	"opsbot/bot"
 	"opsbot/models"
@@ -106,7 +107,7 @@ func randomConversation(seed int64, n int) []bot.Incoming {
 func snapshot(t *testing.T, hs *harness) string {
 	t.Helper()
 	var b strings.Builder
-	rows, err := hs.store.DueOutbox(context.Background(), 10000)
+	rows, err := hs.store.LeaseDue(context.Background(), 10000, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

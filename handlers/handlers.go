@@ -65,12 +65,14 @@ func New(d Deps) *Handlers {
 	return h
 }
 
-// ctxKey keys values the middleware stores on a Context.
+// ctxKey keys values stored on a Context.
 type ctxKey int
 
 const (
 	actorKey ctxKey = iota
 	doneKey
+	batchKey
+	deptKey
 )
 
 // actor is who sent the message; set by the identify middleware.
@@ -83,23 +85,44 @@ func actor(c *bot.Context) models.Actor {
 // retry after a crash, or two processors racing): its effects exist.
 var errAlreadyDone = errors.New("handlers: message already processed")
 
-// identify finds out who is speaking: a staff member from the roster, or a
-// reporter whose name comes from the address list.
+// identify makes sure the actor found before the batch opened is on the
+// Context (messages handled outside ProcessBatch look it up here).
 func (h *Handlers) identify(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(c *bot.Context) error {
-		a, err := h.actorOf(c.Context(), c.User())
-		if err != nil {
-			return err
-		}
-		if a.Name == "" && h.dir != nil {
-			if name, dept, err := h.dir.Lookup(c.Context(), c.User()); err == nil {
-				a.Name = name
-				c.Set(deptKey{}, dept)
+		if _, ok := c.Get(actorKey).(models.Actor); !ok {
+			w, err := h.whoIs(c.Context(), c.User())
+			if err != nil {
+				return err
 			}
+			c.Set(actorKey, w.actor)
+			c.Set(deptKey, w.dept)
 		}
-		c.Set(actorKey, a)
 		return next(c)
 	}
+}
+
+// sender is who sent a message, as known before their message is handled: their role
+// from the roster and, for reporters, name and department from the
+// address list.
+type sender struct {
+	actor models.Actor
+	dept  string
+}
+
+// whoIs looks a sender up. It may call WeCom's address list, so it runs
+// before the batch transaction opens, never inside one.
+func (h *Handlers) whoIs(ctx context.Context, userID string) (sender, error) {
+	a, err := h.actorOf(ctx, userID)
+	if err != nil {
+		return sender{}, err
+	}
+	w := sender{actor: a}
+	if a.Name == "" && h.dir != nil {
+		if name, dept, err := h.dir.Lookup(ctx, userID); err == nil {
+			w.actor.Name, w.dept = name, dept
+		}
+	}
+	return w, nil
 }
 
 // actorTTL bounds how long a role read from the roster is reused: roles
@@ -131,12 +154,16 @@ func (h *Handlers) actorOf(ctx context.Context, userID string) (models.Actor, er
 	return a, err
 }
 
-type deptKey struct{}
-
 // department is the sender's department from the address list, if known.
 func department(c *bot.Context) string {
-	d, _ := c.Get(deptKey{}).(string)
+	d, _ := c.Get(deptKey).(string)
 	return d
+}
+
+// batchOf is the batch transaction the message is handled in.
+func batchOf(c *bot.Context) *models.Batch {
+	b, _ := c.Get(batchKey).(*models.Batch)
+	return b
 }
 
 // finish makes the handling of a message one durable step: a user-facing
@@ -171,7 +198,11 @@ func (h *Handlers) finish(next bot.HandlerFunc) bot.HandlerFunc {
 // tx runs fn in one transaction with the message's inbox mark and replies,
 // so that a message has its effect and its answers exactly once.
 func (h *Handlers) tx(c *bot.Context, fn func(*models.Tx) error) error {
-	err := h.store.Update(c.Context(), func(tx *models.Tx) error {
+	b := batchOf(c)
+	if b == nil {
+		return fmt.Errorf("handlers: message %s handled outside a batch", c.Msg.Key)
+	}
+	err := b.Update(func(tx *models.Tx) error {
 		if c.Msg.Key != "" {
 			fresh, err := tx.ClaimInbox(c.Msg.Key)
 			if err != nil {
@@ -224,32 +255,52 @@ func roleNames(roles []models.Role) string {
 	return s
 }
 
-// Process handles one stored message. An internal failure is recorded on
-// the inbox row and retried with backoff; after the last attempt the sender
-// gets an apology and the message is set aside, never silently dropped.
+// Process handles one stored message (a batch of one). An internal failure
+// is recorded on the inbox row and retried with backoff; after the last
+// attempt the sender gets an apology and the message is set aside, never
+// silently dropped.
 func (h *Handlers) Process(ctx context.Context, msg bot.Incoming) error {
-	err := h.router.Dispatch(ctx, msg)
-	if err != nil {
-		h.failed(ctx, msg, err)
-	}
-	return err
+	return h.ProcessBatch(ctx, []bot.Incoming{msg})[0]
 }
 
 // ProcessBatch handles messages with one commit for all of them: each
 // message's change is a savepoint of a shared transaction, so a failing
 // message is rolled back and retried alone. If the commit itself fails,
-// every message of the batch is retried.
-func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) {
+// every message of the batch is retried. Who sent each message is looked
+// up first: the address list is a WeCom call, and no network call happens
+// while the transaction holds its locks. It returns each message's error.
+func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) []error {
 	errs := make([]error, len(msgs))
+	senders := make(map[string]sender, len(msgs))
 	keys := make([]string, 0, len(msgs))
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if m.Key != "" {
 			keys = append(keys, m.Key)
 		}
+		if _, ok := senders[m.User]; ok {
+			continue
+		}
+		w, err := h.whoIs(ctx, m.User)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		senders[m.User] = w
 	}
-	err := h.store.Batch(ctx, keys, func(ctx context.Context) error {
+	err := h.store.Batch(ctx, keys, func(b *models.Batch) error {
 		for i, m := range msgs {
-			errs[i] = h.router.Dispatch(ctx, m)
+			w, ok := senders[m.User]
+			if !ok {
+				if errs[i] == nil {
+					errs[i] = fmt.Errorf("handlers: sender %s unknown", m.User)
+				}
+				continue
+			}
+			c := bot.NewContext(ctx, m)
+			c.Set(batchKey, b)
+			c.Set(actorKey, w.actor)
+			c.Set(deptKey, w.dept)
+			errs[i] = h.router.Serve(c)
 		}
 		return nil
 	})
@@ -261,6 +312,7 @@ func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) {
 			h.failed(ctx, m, errs[i])
 		}
 	}
+	return errs
 }
 
 // failed records a failed attempt at msg; the last one gives up.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"opsbot/bot"
 	"opsbot/configs"
@@ -126,7 +127,7 @@ func (hs *harness) drain() sent {
 	hs.t.Helper()
 	ctx := context.Background()
 	out := sent{}
-	rows, err := hs.store.DueOutbox(ctx, 1000)
+	rows, err := hs.store.LeaseDue(ctx, 1000, time.Hour)
 	if err != nil {
 		hs.t.Fatal(err)
 	}

@@ -10,9 +10,10 @@ import (
 	"opsbot/models"
 )
 
-// intake is a fault report being completed over several messages. It lives
-// in the kv store with the configured expiry, so a half-done report does not
-// haunt the next conversation.
+// intake is a fault report being completed over several messages. It is a
+// conversation row in the database, written in the transaction of the
+// message that moved it on, so a message retried after a failure finds it
+// as it was; it expires after intake.expiry unanswered.
 type intake struct {
 	Text       string          `json:"text"`
 	System     string          `json:"system,omitempty"`
@@ -28,34 +29,31 @@ type intake struct {
 	Step  string   `json:"step"`
 	Asked []string `json:"asked,omitempty"`
 	Tries int      `json:"tries,omitempty"`
-	// stored says the intake is in the kv store and must be deleted when
-	// it ends; a one-line report never touches the store.
+	// stored says the intake is in the database and must be ended when
+	// it ends; a one-line report never writes it.
 	stored bool
 }
 
-func intakeKey(user string) string { return "intake:" + user }
+// convIntake is the conversation kind of a report being completed.
+const convIntake = "intake"
 
 // loadIntake returns the user's open intake, nil when none.
-func (h *Handlers) loadIntake(c *bot.Context) (*intake, error) {
-	v, ok, err := h.kv.Get(c.Context(), intakeKey(c.User()))
-	if err != nil || !ok {
+func (h *Handlers) loadIntake(tx *models.Tx, c *bot.Context) (*intake, error) {
+	kind, state, ok, err := tx.Conversation(c.User())
+	if err != nil || !ok || kind != convIntake {
 		return nil, err
 	}
 	var in intake
-	if err := json.Unmarshal([]byte(v), &in); err != nil {
+	if err := json.Unmarshal([]byte(state), &in); err != nil {
 		return nil, nil // a garbled state is as good as none
 	}
 	in.stored = true
 	return &in, nil
 }
 
-func (h *Handlers) saveIntake(c *bot.Context, in *intake) error {
+func (h *Handlers) saveIntake(tx *models.Tx, c *bot.Context, in *intake) error {
 	b, _ := json.Marshal(in)
-	return h.kv.Set(c.Context(), intakeKey(c.User()), string(b), h.cfg.Intake.Expiry.D())
-}
-
-func (h *Handlers) dropIntake(c *bot.Context) error {
-	return h.kv.Del(c.Context(), intakeKey(c.User()))
+	return tx.SaveConversation(c.User(), convIntake, string(b), h.cfg.Intake.Expiry.D())
 }
 
 // recognise fills an intake from a report's text.
@@ -74,32 +72,32 @@ func (h *Handlers) recognise(text string) (*intake, models.Recognition) {
 // startReport begins a report from "报修 <text>" or from free text that
 // reads like a fault: a report naming a system and a place becomes a ticket
 // at once; otherwise one short question at a time.
-func (h *Handlers) startReport(c *bot.Context, in *intake) error {
+func (h *Handlers) startReport(tx *models.Tx, c *bot.Context, in *intake) error {
 	// The reporter's department from the address list says where they
 	// are when the text does not.
 	if in.Department == "" {
 		in.Department = department(c)
 	}
-	return h.advance(c, in)
+	return h.advance(tx, c, in)
 }
 
 // advance asks the next missing piece or, when nothing is missing, creates
 // the ticket.
-func (h *Handlers) advance(c *bot.Context, in *intake) error {
+func (h *Handlers) advance(tx *models.Tx, c *bot.Context, in *intake) error {
 	if q := h.nextQuestion(in); q != "" {
-		if err := h.tx(c, func(*models.Tx) error { c.Reply(q); return nil }); err != nil {
-			return err
-		}
-		return h.saveIntake(c, in)
+		c.Reply(q)
+		return h.saveIntake(tx, c, in)
 	}
-	err := h.createTicket(c, models.NewTicket{
+	if err := h.openTicket(tx, c, models.NewTicket{
 		Kind: in.Kind, System: in.System, Priority: in.Priority, Description: in.Text,
 		Department: in.Department, Location: in.Location, Phone: in.Phone,
-	})
-	if err != nil || !in.stored {
+	}); err != nil {
 		return err
 	}
-	return h.dropIntake(c)
+	if !in.stored {
+		return nil
+	}
+	return tx.EndConversation(c.User())
 }
 
 func (in *intake) asked(step string) bool {
@@ -145,8 +143,8 @@ func (h *Handlers) nextQuestion(in *intake) string {
 
 // intakeAnswer applies a reply to the open intake; handled=false when the
 // user has none.
-func (h *Handlers) intakeAnswer(c *bot.Context) (bool, error) {
-	in, err := h.loadIntake(c)
+func (h *Handlers) intakeAnswer(tx *models.Tx, c *bot.Context) (bool, error) {
+	in, err := h.loadIntake(tx, c)
 	if err != nil || in == nil {
 		return false, err
 	}
@@ -162,7 +160,7 @@ func (h *Handlers) intakeAnswer(c *bot.Context) (bool, error) {
 			in.System = codes[0]
 			break
 		}
-		return true, h.reask(c, in, fmt.Sprintf("请回复 1 到 %d 的序号，或回复“跳过”。", len(in.Candidates)))
+		return true, h.reask(tx, c, in, fmt.Sprintf("请回复 1 到 %d 的序号，或回复“跳过”。", len(in.Candidates)))
 	case "system":
 		codes := h.catalog.Resolve(answer)
 		if len(codes) != 1 {
@@ -178,7 +176,7 @@ func (h *Handlers) intakeAnswer(c *bot.Context) (bool, error) {
 		case len(codes) > 1:
 			in.Candidates = codes
 		default:
-			return true, h.reask(c, in, "没有找到这个系统。请换个说法，例如：收费、挂号、电子病历、检验；不确定请回复“跳过”。")
+			return true, h.reask(tx, c, in, "没有找到这个系统。请换个说法，例如：收费、挂号、电子病历、检验；不确定请回复“跳过”。")
 		}
 	case "location":
 		in.Location = answer
@@ -187,33 +185,29 @@ func (h *Handlers) intakeAnswer(c *bot.Context) (bool, error) {
 	default:
 		return false, nil
 	}
-	return true, h.advance(c, in)
+	return true, h.advance(tx, c, in)
 }
 
 // reask repeats a question once; the second miss skips it, so a report is
 // never stuck.
-func (h *Handlers) reask(c *bot.Context, in *intake, hint string) error {
+func (h *Handlers) reask(tx *models.Tx, c *bot.Context, in *intake, hint string) error {
 	in.Tries++
 	if in.Tries > 1 {
-		return h.advance(c, in)
+		return h.advance(tx, c, in)
 	}
-	if err := h.tx(c, func(*models.Tx) error { c.Reply(hint); return nil }); err != nil {
-		return err
-	}
-	return h.saveIntake(c, in)
+	c.Reply(hint)
+	return h.saveIntake(tx, c, in)
 }
 
 // intakeCommand handles 跳过 and 取消 inside an intake.
-func (h *Handlers) intakeCommand(c *bot.Context, what string) (bool, error) {
-	in, err := h.loadIntake(c)
+func (h *Handlers) intakeCommand(tx *models.Tx, c *bot.Context, what string) (bool, error) {
+	in, err := h.loadIntake(tx, c)
 	if err != nil || in == nil {
 		return false, err
 	}
 	if what == "abort" {
-		if err := h.tx(c, func(*models.Tx) error { c.Reply("已取消这次报修，没有生成工单。"); return nil }); err != nil {
-			return true, err
-		}
-		return true, h.dropIntake(c)
+		c.Reply("已取消这次报修，没有生成工单。")
+		return true, tx.EndConversation(c.User())
 	}
-	return true, h.advance(c, in)
+	return true, h.advance(tx, c, in)
 }

@@ -38,19 +38,23 @@ func (h *Handlers) help(c *bot.Context) error {
 
 // skip and abort answer 跳过/取消 outside an intake.
 func (h *Handlers) skip(c *bot.Context) error {
-	if handled, err := h.intakeCommand(c, "skip"); handled || err != nil {
-		return err
-	}
-	c.Reply("现在没有需要跳过的问题。报修请直接描述故障，例如：报修 门诊收费 3号窗口打印不了发票")
-	return nil
+	return h.tx(c, func(tx *models.Tx) error {
+		if handled, err := h.intakeCommand(tx, c, "skip"); handled || err != nil {
+			return err
+		}
+		c.Reply("现在没有需要跳过的问题。报修请直接描述故障，例如：报修 门诊收费 3号窗口打印不了发票")
+		return nil
+	})
 }
 
 func (h *Handlers) abort(c *bot.Context) error {
-	if handled, err := h.intakeCommand(c, "abort"); handled || err != nil {
-		return err
-	}
-	c.Reply("现在没有正在填写的报修。要撤销工单请发“撤销 单号”。")
-	return nil
+	return h.tx(c, func(tx *models.Tx) error {
+		if handled, err := h.intakeCommand(tx, c, "abort"); handled || err != nil {
+			return err
+		}
+		c.Reply("现在没有正在填写的报修。要撤销工单请发“撤销 单号”。")
+		return nil
+	})
 }
 
 // welcome greets someone opening the app.
@@ -82,7 +86,11 @@ func (h *Handlers) onError(c *bot.Context, err error) {
 // a hint for small talk, a suggestion when it looks like a mistyped
 // command, and otherwise an intake when it reads like a fault.
 func (h *Handlers) freeText(c *bot.Context) error {
-	if handled, err := h.intakeAnswer(c); handled || err != nil {
+	return h.tx(c, func(tx *models.Tx) error { return h.freeTextTx(tx, c) })
+}
+
+func (h *Handlers) freeTextTx(tx *models.Tx, c *bot.Context) error {
+	if handled, err := h.intakeAnswer(tx, c); handled || err != nil {
 		return err
 	}
 	in, r := h.recognise(c.Msg.Text)
@@ -106,7 +114,7 @@ func (h *Handlers) freeText(c *bot.Context) error {
 		c.Reply(hintText)
 		return nil
 	}
-	return h.startReport(c, in)
+	return h.startReport(tx, c, in)
 }
 
 // hintText answers what is neither a command nor a fault.

@@ -15,36 +15,37 @@ func (h *Handlers) report(c *bot.Context) error {
 	if text == "" {
 		return models.Errorf(models.EInvalid, "请说明哪个系统、什么问题、在哪里，例如：报修 门诊收费 3号窗口打印不了发票")
 	}
-	if err := h.dropIntake(c); err != nil {
-		return err
-	}
 	in, _ := h.recognise(text)
-	return h.startReport(c, in)
+	return h.tx(c, func(tx *models.Tx) error {
+		// A new report replaces one left half-done.
+		if err := tx.EndConversation(c.User()); err != nil {
+			return err
+		}
+		return h.startReport(tx, c, in)
+	})
 }
 
-// createTicket opens the ticket, answers the reporter and tells the ops
-// group of urgent ones, all in one transaction.
-func (h *Handlers) createTicket(c *bot.Context, in models.NewTicket) error {
+// openTicket opens the ticket, answers the reporter and tells the ops
+// group of urgent ones, in the message's transaction.
+func (h *Handlers) openTicket(tx *models.Tx, c *bot.Context, in models.NewTicket) error {
 	a := actor(c)
 	in.ReporterID, in.ReporterName = a.UserID, a.Name
 	if in.Department == "" {
 		in.Department = department(c)
 	}
 	in.Source, in.SourceKey = h.source, c.Msg.Key
-	return h.tx(c, func(tx *models.Tx) error {
-		t, _, err := tx.CreateTicket(in, a)
-		if err != nil {
-			return err
-		}
-		c.Reply(h.createdReply(t))
-		if t.Priority != models.PriorityHigh && !t.Major {
-			return nil
-		}
-		if err := notifyOps(tx, c, t.ID, h.opsAlert(t)); err != nil {
-			return err
-		}
-		return h.alertOnCall(tx, c, t)
-	})
+	t, _, err := tx.CreateTicket(in, a)
+	if err != nil {
+		return err
+	}
+	c.Reply(h.createdReply(t))
+	if t.Priority != models.PriorityHigh && !t.Major {
+		return nil
+	}
+	if err := notifyOps(tx, c, t.ID, h.opsAlert(t)); err != nil {
+		return err
+	}
+	return h.alertOnCall(tx, c, t)
 }
 
 func (h *Handlers) createdReply(t *models.Ticket) string {

@@ -129,30 +129,34 @@ func (tx *Tx) Send(m Message) error {
 	return wrap("send", err)
 }
 
-// DueOutbox returns pending messages whose time has come, oldest first.
-func (s *Store) DueOutbox(ctx context.Context, limit int) ([]OutboxMessage, error) {
-	var out []OutboxMessage
-	err := s.db.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", OutboxPending, s.now().UTC()).
-		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
-	return out, wrap("due outbox", err)
-}
-
-// MarkSent records a delivered message.
+// MarkSent records a delivered message, with the response code an
+// interactive card answers with.
 func (s *Store) MarkSent(ctx context.Context, id int64, responseCode string) error {
 	now := s.now().UTC()
-	return wrap("mark sent", s.conn(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+	return wrap("mark sent", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
 		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "response_code": responseCode, "last_error": ""}).Error)
+}
+
+// MarkSentBatch records delivered messages that carry no response code
+// (the texts of one recipient merged into one message).
+func (s *Store) MarkSentBatch(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	return wrap("mark sent", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
+		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "last_error": ""}).Error)
 }
 
 // RetryOutbox counts a failed attempt and schedules the next at at.
 func (s *Store) RetryOutbox(ctx context.Context, id int64, at time.Time, reason string) error {
-	return wrap("retry outbox", s.conn(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+	return wrap("retry outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
 		Updates(map[string]any{"next_attempt_at": at.UTC(), "last_error": reason, "attempts": gorm.Expr("attempts + 1")}).Error)
 }
 
 // FailOutbox counts the last attempt and gives the message up.
 func (s *Store) FailOutbox(ctx context.Context, id int64, reason string) error {
-	return wrap("fail outbox", s.conn(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
+	return wrap("fail outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id = ?", id).
 		Updates(map[string]any{"status": OutboxFailed, "last_error": reason, "attempts": gorm.Expr("attempts + 1")}).Error)
 }
 
@@ -170,50 +174,34 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[OutboxStatus]int64, error
 	return out, wrap("outbox counts", err)
 }
 
-// OutboxByKey returns one queued message (tests and the CLI use it).
-func (s *Store) OutboxByKey(ctx context.Context, key string) (OutboxMessage, error) {
-	var m OutboxMessage
-	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", fitKey(key)).Error
-	return m, wrap("outbox", err)
-}
-
-// LeaseDue takes up to limit due messages for one attempt each. Inside
-// Batch (Postgres) it locks them for the batch's transaction (FOR UPDATE
-// SKIP LOCKED): other senders skip them, and if this one dies the lock dies
-// with its connection, so no row is written just to lease it. Outside a
-// batch (SQLite) it moves their next attempt to now+lease instead, which
-// hands them back if the sender dies mid-send. Attempts counts failures
-// only; Postgres replicas skip each other's rows either way.
+// LeaseDue takes up to limit due messages for one attempt each, in a short
+// transaction of its own: their next attempt moves to now+lease, so no
+// other sender (another replica) takes them meanwhile, and if this sender
+// dies mid-send they come due again when the lease ends. The sender then
+// calls WeCom outside any transaction and records each outcome with its
+// own short write (MarkSent, Postpone, RetryOutbox, FailOutbox), so a crash
+// repeats at most the sends in flight (docs/wecom.md). Attempts counts
+// failures only.
 func (s *Store) LeaseDue(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
 	now := s.now().UTC()
 	var out []OutboxMessage
-	var err error
-	if inBatch(ctx) {
-		// The inner query picks and locks ids only: when statistics lag
-		// behind a burst, Postgres sorts all due rows instead of walking
-		// the index, and sorting ids is cheap where sorting whole rows
-		// (their texts) was not.
-		//
-		// The index is walked in order, not read as a bitmap: every sent
-		// row leaves a dead entry in the index of pending rows until
-		// vacuum. A bitmap scan visits all of them on every lease (9 ms
-		// per lease after 20,000 replies); an index scan marks them dead
-		// as it passes and skips them from then on (0.4 ms).
-		if err := s.conn(ctx).Exec(`SET LOCAL enable_bitmapscan = off`).Error; err != nil {
-			return nil, wrap("lease outbox", err)
+	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		lock := ""
+		if s.driver == "postgres" {
+			// Replicas skip each other's rows instead of waiting. The index
+			// is walked in order, not read as a bitmap: every sent row
+			// leaves a dead entry in the index of pending rows until
+			// vacuum, and a bitmap scan visits all of them on every lease
+			// (9 ms per lease after 20,000 replies; 0.4 ms walked).
+			lock = " FOR UPDATE SKIP LOCKED"
+			if err := g.Exec(`SET LOCAL enable_bitmapscan = off`).Error; err != nil {
+				return err
+			}
 		}
-		err = s.conn(ctx).Raw(`SELECT * FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)`,
-			OutboxPending, now, limit).Scan(&out).Error
-		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-		return out, wrap("lease outbox", err)
-	}
-	lock := " FOR UPDATE SKIP LOCKED"
-	if s.driver == "sqlite" {
-		lock = ""
-	}
-	err = s.db.WithContext(ctx).Raw(`UPDATE outbox SET next_attempt_at = ?
+		return g.Raw(`UPDATE outbox SET next_attempt_at = ?
 WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
 RETURNING *`, now.Add(lease), OutboxPending, now, limit).Scan(&out).Error
+	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, wrap("lease outbox", err)
 }
@@ -224,16 +212,21 @@ func (s *Store) Postpone(ctx context.Context, ids []int64, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return wrap("postpone outbox", s.conn(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
+	return wrap("postpone outbox", s.db.WithContext(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
 		Update("next_attempt_at", at.UTC()).Error)
 }
 
-// MarkSentBatch records delivered messages that carry no response code.
-func (s *Store) MarkSentBatch(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	now := s.now().UTC()
-	return wrap("mark sent", s.conn(ctx).Model(&OutboxMessage{}).Where("id IN ?", ids).
-		Updates(map[string]any{"status": OutboxSent, "sent_at": now, "last_error": ""}).Error)
+// PurgeOutbox deletes up to limit sent or failed messages created before
+// before, oldest first, and reports how many went. Pending ones stay.
+func (s *Store) PurgeOutbox(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status <> ? AND created_at < ? ORDER BY id LIMIT ?)`, OutboxPending, before.UTC(), limit)
+	return res.RowsAffected, wrap("purge outbox", res.Error)
+}
+
+// OutboxByKey returns one queued message by its key. Tests of the sender
+// and the handlers read delivery state through it.
+func (s *Store) OutboxByKey(ctx context.Context, key string) (OutboxMessage, error) {
+	var m OutboxMessage
+	err := s.db.WithContext(ctx).Take(&m, "msg_key = ?", fitKey(key)).Error
+	return m, wrap("outbox", err)
 }

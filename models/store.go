@@ -144,28 +144,31 @@ type Tx struct {
 	now time.Time
 	// b is the batch this Tx is a savepoint of (nil outside a batch) and
 	// sp the savepoint's number.
-	b  *batch
+	b  *Batch
 	sp int
 }
 
 // Now is the instant the transaction acts at (UTC).
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// Update runs fn in a read-write transaction; fn's error rolls it back.
-// Inside Batch it runs in a savepoint of the batch's transaction instead.
+// Update runs fn in its own read-write transaction; fn's error rolls it
+// back. To share a commit with other changes, use Batch.Update instead.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
-		return b.savepoint(s, fn)
-	}
 	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		return fn(&Tx{db: g, s: s, now: s.now().UTC()})
 	})
 }
 
-// batchKey marks a context that carries a batch transaction.
-type batchKey struct{}
+// View runs fn with a consistent read. It uses a transaction too, so the
+// same Tx methods serve both.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	return s.Update(ctx, fn)
+}
 
-// batch is one transaction shared by many Updates.
+// Batch is one transaction shared by many changes (group commit): each
+// Batch.Update is a savepoint of it, so one failing change is rolled back
+// alone while the others commit together. It is passed explicitly to
+// whatever writes through it; nothing else changes meaning inside a batch.
 //
 // A round trip to the database costs more than the statement it carries,
 // so a batch saves them where it can: the inbox rows of its messages are
@@ -173,11 +176,16 @@ type batchKey struct{}
 // messages (rows that are only appended) are held back and inserted
 // together, each table in one statement, at the end of the batch or
 // before anything reads them.
-type batch struct {
-	db *gorm.DB
-	n  int
+//
+// On SQLite (one connection, one writer) a batch holds no transaction of
+// its own: each Batch.Update is a transaction.
+type Batch struct {
+	s   *Store
+	ctx context.Context
+	db  *gorm.DB // nil on SQLite
+	n   int
 	// claims holds the inbox keys claimed up front: claimFree while no
-	// message has used the claim, then the number of the savepoint that
+	// change has used the claim, then the number of the savepoint that
 	// did; claimedElsewhere for a key the batch could not claim.
 	claims map[string]int
 	events []held[TicketEvent]
@@ -196,15 +204,49 @@ type held[T any] struct {
 	owner, flushedIn int
 }
 
-// savepoint runs fn inside the batch: fn's error rolls back only its own
+// Batch runs fn with one transaction that every b.Update joins as a
+// savepoint, so many small changes share one commit: what lets tickets be
+// created at the rate of the database's commits rather than one commit
+// each. The inbox rows of claim are claimed first, in one statement; a
+// claim no change used (its message failed) is given back before the
+// commit. If the commit fails, all of fn's changes are gone and fn's
+// callers must retry. b.Update calls must not run concurrently: they share
+// one connection and its savepoints. Nothing in fn may wait on the network:
+// the transaction holds its row locks until the commit.
+func (s *Store) Batch(ctx context.Context, claim []string, fn func(b *Batch) error) error {
+	if s.driver == "sqlite" {
+		return fn(&Batch{s: s, ctx: ctx})
+	}
+	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		b := &Batch{s: s, ctx: ctx, db: g}
+		if err := b.claim(s.now().UTC(), claim); err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+		if err := b.flush(0); err != nil {
+			return err
+		}
+		return b.release()
+	})
+}
+
+// Context is the context the batch was opened with.
+func (b *Batch) Context() context.Context { return b.ctx }
+
+// Update runs fn inside the batch: fn's error rolls back only its own
 // work, so one failing message does not undo the others.
-func (b *batch) savepoint(s *Store, fn func(*Tx) error) error {
+func (b *Batch) Update(fn func(*Tx) error) error {
+	if b.db == nil {
+		return b.s.Update(b.ctx, fn)
+	}
 	b.n++
 	name := fmt.Sprintf("sp%d", b.n)
 	if err := b.db.SavePoint(name).Error; err != nil {
 		return wrap("savepoint", err)
 	}
-	if err := fn(&Tx{db: b.db, s: s, now: s.now().UTC(), b: b, sp: b.n}); err != nil {
+	if err := fn(&Tx{db: b.db, s: b.s, now: b.s.now().UTC(), b: b, sp: b.n}); err != nil {
 		if rerr := b.db.RollbackTo(name).Error; rerr != nil {
 			return errors.Join(err, wrap("rollback to savepoint", rerr))
 		}
@@ -217,7 +259,7 @@ func (b *batch) savepoint(s *Store, fn func(*Tx) error) error {
 // undo forgets what savepoint sp did in memory, as ROLLBACK TO did in the
 // database: its held rows are dropped, its claims are free again, and rows
 // of earlier savepoints that it wrote are held again.
-func (b *batch) undo(sp int) {
+func (b *Batch) undo(sp int) {
 	b.events = undoHeld(b.events, sp)
 	b.sends = undoHeld(b.sends, sp)
 	for k, by := range b.claims {
@@ -243,7 +285,7 @@ func undoHeld[T any](rows []held[T], sp int) []held[T] {
 
 // flush writes the held rows, one statement per table; sp is the
 // savepoint it runs in (0: the batch itself).
-func (b *batch) flush(sp int) error {
+func (b *Batch) flush(sp int) error {
 	if err := flushHeld(b.events, sp, func(rows []TicketEvent) error {
 		return wrap("event", b.db.Create(&rows).Error)
 	}); err != nil {
@@ -284,54 +326,10 @@ func (tx *Tx) flush() error {
 	return tx.b.flush(tx.sp)
 }
 
-// inBatch reports whether ctx carries a batch transaction.
-func inBatch(ctx context.Context) bool {
-	_, ok := ctx.Value(batchKey{}).(*batch)
-	return ok
-}
-
-// conn is where a plain statement goes: the batch's transaction when ctx
-// carries one, else the pool.
-func (s *Store) conn(ctx context.Context) *gorm.DB {
-	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
-		return b.db
-	}
-	return s.db.WithContext(ctx)
-}
-
-// Batch runs fn with one transaction that every Update made with the
-// context fn receives joins as a savepoint: many small changes share one
-// commit (group commit), which is what lets tickets be created at the rate
-// of the database's commits rather than one commit each. The inbox rows of
-// claim are claimed first, in one statement; a claim no Update used (its
-// message failed) is given back before the commit. If the commit fails,
-// all of fn's changes are gone and fn's callers must retry. On SQLite (one
-// connection, one writer) fn runs without a shared transaction.
-// Updates inside one batch must not run concurrently: they share one
-// connection and its savepoints.
-func (s *Store) Batch(ctx context.Context, claim []string, fn func(ctx context.Context) error) error {
-	if s.driver == "sqlite" {
-		return fn(ctx)
-	}
-	return s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		b := &batch{db: g}
-		if err := b.claim(s.now().UTC(), claim); err != nil {
-			return err
-		}
-		if err := fn(context.WithValue(ctx, batchKey{}, b)); err != nil {
-			return err
-		}
-		if err := b.flush(0); err != nil {
-			return err
-		}
-		return b.release()
-	})
-}
-
 // claim marks the inbox rows of keys processed. The rows are locked in id
 // order, so two batches claiming the same messages wait for each other
 // instead of deadlocking.
-func (b *batch) claim(now time.Time, keys []string) error {
+func (b *Batch) claim(now time.Time, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -359,8 +357,8 @@ UPDATE inbox SET processed_at = ? FROM k WHERE inbox.id = k.id AND k.processed_a
 	return nil
 }
 
-// release gives back the claims no message used.
-func (b *batch) release() error {
+// release gives back the claims no change used.
+func (b *Batch) release() error {
 	var free []string
 	for k, by := range b.claims {
 		if by == claimFree {
@@ -371,12 +369,6 @@ func (b *batch) release() error {
 		return nil
 	}
 	return wrap("release inbox", b.db.Exec(`UPDATE inbox SET processed_at = NULL WHERE msg_key IN ?`, free).Error)
-}
-
-// View runs fn with a consistent read. It uses a transaction too, so the
-// same Tx methods serve both.
-func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	return s.Update(ctx, fn)
 }
 
 // forUpdate locks selected rows on Postgres; SQLite ignores it (its

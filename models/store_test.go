@@ -190,18 +190,18 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		var errs [3]error
-		err := s.Batch(ctx, nil, func(ctx context.Context) error {
-			errs[0] = s.Update(ctx, func(tx *models.Tx) error {
+		err := s.Batch(ctx, nil, func(b *models.Batch) error {
+			errs[0] = b.Update(func(tx *models.Tx) error {
 				_, _, err := tx.CreateTicket(models.NewTicket{Description: "第一", ReporterID: "a", Source: models.SourceChat, SourceKey: "b:1"}, nurse)
 				return err
 			})
-			errs[1] = s.Update(ctx, func(tx *models.Tx) error {
+			errs[1] = b.Update(func(tx *models.Tx) error {
 				if _, _, err := tx.CreateTicket(models.NewTicket{Description: "第二", ReporterID: "b", Source: models.SourceChat, SourceKey: "b:2"}, nurse); err != nil {
 					return err
 				}
 				return tx.Exec("INSERT INTO no_such_table VALUES (1)")
 			})
-			errs[2] = s.Update(ctx, func(tx *models.Tx) error {
+			errs[2] = b.Update(func(tx *models.Tx) error {
 				_, _, err := tx.CreateTicket(models.NewTicket{Description: "第三", ReporterID: "c", Source: models.SourceChat, SourceKey: "b:3"}, nurse)
 				return err
 			})
@@ -250,15 +250,15 @@ func TestBatchClaimsAndHeldRows(t *testing.T) {
 		var first *models.Ticket
 		var seen []models.TicketEvent
 		var claims [4]bool
-		err := s.Batch(ctx, []string{"k1", "k2", "k3", "k4"}, func(ctx context.Context) error {
-			s.Update(ctx, func(tx *models.Tx) (err error) {
+		err := s.Batch(ctx, []string{"k1", "k2", "k3", "k4"}, func(b *models.Batch) error {
+			b.Update(func(tx *models.Tx) (err error) {
 				if claims[0], err = tx.ClaimInbox("k1"); err != nil {
 					return err
 				}
 				first, err = report(tx, "k1")
 				return err
 			})
-			failed := s.Update(ctx, func(tx *models.Tx) (err error) {
+			failed := b.Update(func(tx *models.Tx) (err error) {
 				if claims[1], err = tx.ClaimInbox("k2"); err != nil {
 					return err
 				}
@@ -275,7 +275,7 @@ func TestBatchClaimsAndHeldRows(t *testing.T) {
 				t.Error("the second update did not fail")
 			}
 			// The message is answered after its failure, as finish does.
-			return s.Update(ctx, func(tx *models.Tx) (err error) {
+			return b.Update(func(tx *models.Tx) (err error) {
 				if claims[2], err = tx.ClaimInbox("k2"); err != nil {
 					return err
 				}
@@ -304,7 +304,7 @@ func TestBatchClaimsAndHeldRows(t *testing.T) {
 		if len(ts) != 1 || ts[0].ID != first.ID || len(evs) != 1 {
 			t.Fatalf("tickets %+v, events of the first %+v", ts, evs)
 		}
-		out, err := s.DueOutbox(ctx, 10)
+		out, err := s.LeaseDue(ctx, 10, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

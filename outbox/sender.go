@@ -130,29 +130,24 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// RunOnce delivers the rows due now and reports how many it sent. A batch
-// of rows is taken and delivered by several workers (one recipient's rows
-// on one worker, in order), and the outcome is written with one commit.
+// RunOnce delivers the rows due now and reports how many it sent. Rows
+// are leased in a short transaction; the workers (one recipient's rows on
+// one worker, in order) call WeCom outside any transaction and record each
+// outcome with its own short write as soon as it is known, so a crash
+// repeats at most the sends in flight (docs/wecom.md).
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.init()
 	sent := 0
 	for {
-		var rows []models.OutboxMessage
-		var n int
-		var failures []failure
-		err := s.Store.Batch(ctx, nil, func(ctx context.Context) error {
-			var err error
-			if rows, err = s.Store.LeaseDue(ctx, s.Batch, s.Lease); err != nil {
-				return err
-			}
-			n, failures, err = s.deliverAll(ctx, rows)
-			return err
-		})
+		rows, err := s.Store.LeaseDue(ctx, s.Batch, s.Lease)
 		if err != nil {
 			return sent, err
 		}
+		n, failures, err := s.deliverAll(ctx, rows)
 		sent += n
-		// Told after the commit: the report is itself an outbox message.
+		if err != nil {
+			return sent, err
+		}
 		for _, f := range failures {
 			if err := s.reportFailure(ctx, f.m, f.reason); err != nil {
 				return sent, err
@@ -176,7 +171,8 @@ type failure struct {
 const mergeLimit = 1800
 
 // deliverAll delivers leased rows: each recipient's rows go to one worker,
-// in order, and the sent ones are marked in one update.
+// in order. It returns how many rows went out, which were given up, and
+// the first error met recording an outcome.
 func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (int, []failure, error) {
 	byRecipient := map[string][]models.OutboxMessage{}
 	var order []string
@@ -193,9 +189,12 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 		i := h.Sum32() % uint32(s.Workers)
 		shards[i] = append(shards[i], r)
 	}
-	// Workers only send; the database is written after they finish, from
-	// this goroutine, since a batch's statements share one connection.
-	results := make([][]outcome, len(shards))
+	type result struct {
+		n        int
+		failures []failure
+		err      error
+	}
+	results := make([]result, len(shards))
 	var wg sync.WaitGroup
 	for i, shard := range shards {
 		if len(shard) == 0 {
@@ -205,12 +204,28 @@ func (s *Sender) deliverAll(ctx context.Context, rows []models.OutboxMessage) (i
 		go func() {
 			defer wg.Done()
 			for _, r := range shard {
-				results[i] = append(results[i], s.deliverTo(ctx, byRecipient[r])...)
+				n, f, err := s.deliverTo(ctx, byRecipient[r])
+				results[i].n += n
+				results[i].failures = append(results[i].failures, f...)
+				if err != nil {
+					results[i].err = err
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	return s.record(ctx, results)
+	var n int
+	var failures []failure
+	var errs []error
+	for _, r := range results {
+		n += r.n
+		failures = append(failures, r.failures...)
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	return n, failures, errors.Join(errs...)
 }
 
 // outcome is what happened to some rows: sent (code kept for cards),
@@ -229,27 +244,41 @@ const (
 	outFailed
 )
 
-// deliverTo sends one recipient's rows in order. Texts queued together
-// go out as one message (a storm of alerts to one supervisor would
-// otherwise wait out WeCom's 30-a-minute limit one by one); when the
-// recipient's window is full, the rest waits its turn.
-func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) []outcome {
+// deliverTo sends one recipient's rows in order and records each outcome
+// at once. Texts queued together go out as one message (a storm of alerts
+// to one supervisor would otherwise wait out WeCom's 30-a-minute limit one
+// by one); when the recipient's window is full, the rest waits its turn.
+func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) (int, []failure, error) {
 	units := mergeUnits(rows)
-	var out []outcome
+	sent := 0
+	var failures []failure
 	for i, u := range units {
 		if wait := s.allow(ctx, u[0].Recipient); wait > 0 {
 			s.Metrics.limited()
-			return append(out, s.hold(u[0].Recipient, units[i:], s.Store.Now().Add(wait))...)
+			for _, o := range s.hold(u[0].Recipient, units[i:], s.Store.Now().Add(wait)) {
+				if _, _, err := s.record(ctx, o); err != nil {
+					return sent, failures, err
+				}
+			}
+			return sent, failures, nil
 		}
 		code, err := s.deliverUnit(ctx, u)
+		o := outcome{rows: u, kind: outSent, code: code}
 		if err != nil {
-			out = append(out, outcome{rows: u, kind: outFailed, err: err})
-			continue
+			o = outcome{rows: u, kind: outFailed, err: err}
+		} else {
+			s.Metrics.sent()
 		}
-		s.Metrics.sent()
-		out = append(out, outcome{rows: u, kind: outSent, code: code})
+		// The outcome is written with its own statement, not held for the
+		// rest of the lease: a crash now repeats this send at most.
+		n, f, rerr := s.record(context.WithoutCancel(ctx), o)
+		sent += n
+		failures = append(failures, f...)
+		if rerr != nil {
+			return sent, failures, rerr
+		}
 	}
-	return out
+	return sent, failures, nil
 }
 
 // hold postpones units of a recipient whose window is full until from:
@@ -296,48 +325,37 @@ func (s *Sender) hold(recipient string, units [][]models.OutboxMessage, from tim
 	return out
 }
 
-// record writes the outcomes: the sent rows in one update, the others
-// one by one; it returns how many rows went out and which were given up.
-func (s *Sender) record(ctx context.Context, results [][]outcome) (int, []failure, error) {
-	var n int
-	var done []int64
+// record writes one outcome; it returns how many rows went out and which
+// were given up.
+func (s *Sender) record(ctx context.Context, o outcome) (int, []failure, error) {
+	switch o.kind {
+	case outSent:
+		if o.code != "" {
+			return len(o.rows), nil, s.Store.MarkSent(ctx, o.rows[0].ID, o.code)
+		}
+		ids := make([]int64, len(o.rows))
+		for i, m := range o.rows {
+			ids[i] = m.ID
+		}
+		return len(o.rows), nil, s.Store.MarkSentBatch(ctx, ids)
+	case outPostponed:
+		ids := make([]int64, len(o.rows))
+		for i, m := range o.rows {
+			ids[i] = m.ID
+		}
+		return 0, nil, s.Store.Postpone(ctx, ids, o.at)
+	}
 	var failures []failure
-	for _, shard := range results {
-		for _, o := range shard {
-			switch o.kind {
-			case outSent:
-				n += len(o.rows)
-				if o.code != "" {
-					if err := s.Store.MarkSent(ctx, o.rows[0].ID, o.code); err != nil {
-						return n, nil, err
-					}
-					continue
-				}
-				for _, m := range o.rows {
-					done = append(done, m.ID)
-				}
-			case outPostponed:
-				ids := make([]int64, len(o.rows))
-				for i, m := range o.rows {
-					ids[i] = m.ID
-				}
-				if err := s.Store.Postpone(ctx, ids, o.at); err != nil {
-					return n, nil, err
-				}
-			case outFailed:
-				for _, m := range o.rows {
-					gaveUp, err := s.failed(ctx, m, o.err)
-					if err != nil {
-						return n, nil, err
-					}
-					if gaveUp {
-						failures = append(failures, failure{m, o.err.Error()})
-					}
-				}
-			}
+	for _, m := range o.rows {
+		gaveUp, err := s.failed(ctx, m, o.err)
+		if err != nil {
+			return 0, failures, err
+		}
+		if gaveUp {
+			failures = append(failures, failure{m, o.err.Error()})
 		}
 	}
-	return n, failures, s.Store.MarkSentBatch(ctx, done)
+	return 0, failures, nil
 }
 
 // mergeUnits cuts one recipient's rows into what goes out as one message:

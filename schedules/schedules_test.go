@@ -91,7 +91,7 @@ func claim(t testing.TB, s *models.Store, id int64, who string) {
 // outbox returns every queued message text by recipient, and marks them
 // sent so the next call returns only new ones.
 func outbox(t testing.TB, s *models.Store) map[string][]string {
-	rows, err := s.DueOutbox(context.Background(), 100000)
+	rows, err := s.LeaseDue(context.Background(), 100000, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,8 +508,8 @@ func TestInboxPurgeJob(t *testing.T) {
 		if _, err := s.AcceptInbox(ctx, items); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Batch(ctx, keys, func(ctx context.Context) error {
-			return s.Update(ctx, func(tx *models.Tx) error {
+		if err := s.Batch(ctx, keys, func(b *models.Batch) error {
+			return b.Update(func(tx *models.Tx) error {
 				for _, k := range keys {
 					if _, err := tx.ClaimInbox(k); err != nil {
 						return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,33 +25,51 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	user := fs.String("user", "", "speak as this WeCom userid, e.g. nurse01")
+	force := fs.Bool("force", false, "run even though WeCom is configured (production): only this session's messages are shown, nothing goes to WeCom")
 	if err := fs.Parse(args); err != nil {
 		return usageError{"用法：opsbot chat --user nurse01"}
 	}
 	if *user == "" {
 		return usageError{"请用 --user 指定以谁的身份说话，例如：opsbot chat --user nurse01"}
 	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	production := cfg.WeCom.Enabled() || cfg.WeCom.BotEnabled()
+	if production && !*force {
+		return errors.New("这份配置接入了企业微信（生产环境）。opsbot chat 会处理待办的收件箱、发件箱和提醒，可能吞掉真实消息，已拒绝启动。\n" +
+			"请在测试环境运行；确需在此运行请加 --force：只显示本次对话产生的消息，不发往企业微信，不处理其他消息和提醒。")
+	}
 	a, err := openApp(ctx, e, models.SourceChat, newLogger(e.stderr, "warn"))
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	session := time.Now().UnixNano()
 	term := &terminal{out: e.stdout}
 	sender := &outbox.Sender{Store: a.store, Deliverer: term, Log: a.log, Workers: 1}
+	if production {
+		// Only what this session's lines caused: every such key holds the
+		// session's inbox key (see handlers: r:, n:, u: keys).
+		sender.Only = fmt.Sprintf("chat:%d:", session)
+	}
 	interactive := isTerminal(e.stdin)
 	if interactive {
 		fmt.Fprintf(e.stdout, "opsbot 终端对话，您是 %s。发“帮助”看命令，行首 @userid 换人说话，/click 按钮键 模拟点卡片，Ctrl-D 退出。\n", *user)
 	}
-	// Anything left from an earlier run (a crash) is processed first.
-	if err := a.recoverInbox(ctx, time.Now()); err != nil {
-		return err
-	}
-	if _, err := sender.RunOnce(ctx); err != nil {
-		return err
+	// Anything left from an earlier run (a crash) is processed first; on a
+	// production database that is serve's work, not ours.
+	if !production {
+		if err := a.recoverInbox(ctx, time.Now()); err != nil {
+			return err
+		}
+		if _, err := sender.RunOnce(ctx); err != nil {
+			return err
+		}
 	}
 	// Lines go through the same inbox as WeCom callbacks.
 	inbox := handlers.NewInbox(ctx, a.store, 1)
-	session := time.Now().UnixNano()
 	scan := bufio.NewScanner(e.stdin)
 	scan.Buffer(make([]byte, 64*1024), 1024*1024)
 	for n := 1; ; n++ {
@@ -82,9 +101,12 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 		if err := a.handlers.Process(ctx, msg); err != nil {
 			fmt.Fprintf(e.stdout, "（处理失败，已记录，稍后重试：%v）\n", err)
 		}
-		// Reminders that came due while typing show up in the conversation.
-		if err := a.jobs.Sweep(ctx); err != nil {
-			return err
+		// Reminders that came due while typing show up in the conversation
+		// (not on a production database: serve's scheduler owns them).
+		if !production {
+			if err := a.jobs.Sweep(ctx); err != nil {
+				return err
+			}
 		}
 		if _, err := sender.RunOnce(ctx); err != nil {
 			return err

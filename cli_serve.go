@@ -41,9 +41,8 @@ type server struct {
 	queue   *bot.Queue
 	sender  *outbox.Sender
 	calWarn prometheus.Gauge
-	// pprofAddr, when set (OPSBOT_PPROF_ADDR, loopback only), serves
-	// net/http/pprof for profiling a loaded server.
-	pprofAddr string
+	// crypto verifies and decrypts callbacks; nil without WeCom.
+	crypto *bot.Crypto
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -67,11 +66,16 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
 	}
-	return s.run(ctx, ln)
+	admin, err := net.Listen("tcp", a.cfg.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen %s (admin_addr): %w", a.cfg.AdminAddr, err)
+	}
+	return s.run(ctx, ln, admin)
 }
 
 func newServer(ctx context.Context, a *app) (*server, error) {
-	s := &server{app: a, reg: prometheus.NewRegistry(), pprofAddr: a.getenv("OPSBOT_PPROF_ADDR")}
+	s := &server{app: a, reg: prometheus.NewRegistry()}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.botm = bot.NewMetrics(s.reg)
 	s.calWarn = prometheus.NewGauge(prometheus.GaugeOpts{Name: "opsbot_calendar_next_year_missing", Help: "1 when next year's statutory holidays are not known yet (from 1 December)."})
@@ -89,6 +93,11 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		route.Phone = &outbox.PhoneGateway{URL: a.cfg.Phone.GatewayURL, Token: a.cfg.Phone.Token}
 	}
 	if a.cfg.WeCom.Enabled() {
+		crypto, err := bot.NewCrypto(a.cfg.WeCom.Token, a.cfg.WeCom.AESKey, a.cfg.WeCom.CorpID)
+		if err != nil {
+			return nil, fmt.Errorf("wecom.aes_key / wecom.token: %w", err)
+		}
+		s.crypto = crypto
 		c, err := bot.NewClient(bot.ClientConfig{
 			CorpID: a.cfg.WeCom.CorpID, AgentID: a.cfg.WeCom.AgentID, Secret: a.cfg.WeCom.Secret,
 			APIBase: a.cfg.WeCom.APIBase, Cache: a.kv, Metrics: s.botm, Log: a.log,
@@ -120,13 +129,13 @@ func (a *app) supervisors(ctx context.Context) ([]string, error) {
 	return ids, err
 }
 
-// routes is the HTTP route table.
+// routes is the public HTTP route table: what WeCom, monitoring senders
+// and people reach. Nothing here tells internals or error text.
 func (s *server) routes(inbox bot.Inbox) http.Handler {
 	mux := http.NewServeMux()
-	if s.cfg.WeCom.Enabled() {
-		crypto, _ := bot.NewCrypto(s.cfg.WeCom.Token, s.cfg.WeCom.AESKey, s.cfg.WeCom.CorpID)
+	if s.crypto != nil {
 		mux.Handle("/wecom/callback", bot.NewReceiver(bot.ReceiverConfig{
-			Crypto: crypto, Inbox: inbox, Dedupe: s.kv, Metrics: s.botm, Log: s.log,
+			Crypto: s.crypto, Inbox: inbox, Dedupe: s.kv, Metrics: s.botm, Log: s.log,
 			OnAccepted: func(m bot.Incoming) { s.submit(m) },
 		}))
 	} else {
@@ -135,8 +144,19 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	return mux
+}
+
+// adminRoutes is the admin route table, on the admin listener only
+// (loopback by default): metrics, the detailed readiness and pprof.
+func (s *server) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	if s.cfg.Pprof {
+		mountPprof(mux)
+	}
 	return mux
 }
 
@@ -184,8 +204,9 @@ func (s *server) calendarWarning() string {
 	return ""
 }
 
-// run serves until ctx ends.
-func (s *server) run(ctx context.Context, ln net.Listener) error {
+// run serves until ctx ends: the public routes on ln, the admin ones on
+// admin.
+func (s *server) run(ctx context.Context, ln, admin net.Listener) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	// Each worker stores what piled up on it with one commit; per-user
@@ -196,6 +217,8 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	})
 	inbox := handlers.NewInbox(work, s.store, 4)
 	srv := &http.Server{Handler: s.routes(inbox), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	// pprof's profile endpoint streams for 30 s by default.
+	adm := &http.Server{Handler: s.adminRoutes(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 2 * time.Minute}
 	if w := s.calendarWarning(); w != "" {
 		s.log.Warn("calendar", "warning", w)
 	}
@@ -213,12 +236,10 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	if addr := s.pprofAddr; addr != "" {
-		go servePprof(addr, s.log)
-	}
-	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
+	go func() { errc <- adm.Serve(admin) }()
+	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "admin_addr", admin.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -226,6 +247,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	srv.Shutdown(shut)
+	adm.Shutdown(shut)
 	<-cr.Stop().Done()
 	s.queue.Close()
 	stopWork()

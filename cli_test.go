@@ -114,6 +114,9 @@ func TestBadSetupExitsWithAClearMessage(t *testing.T) {
 		{"bad time zone", map[string]string{"OPSBOT_TZ": "Mars/Olympus"}, []string{"OPSBOT_TZ", "Mars/Olympus"}},
 		{"half a WeCom setup", map[string]string{"OPSBOT_DB": db, "OPSBOT_WECOM_CORP_ID": "ww1"}, []string{"OPSBOT_WECOM_AGENT_ID", "OPSBOT_WECOM_AES_KEY"}},
 		{"bad agent id", map[string]string{"OPSBOT_WECOM_AGENT_ID": "abc"}, []string{"OPSBOT_WECOM_AGENT_ID", "abc"}},
+		{"AES key of the right length but not base64", map[string]string{"OPSBOT_DB": db, "OPSBOT_WECOM_CORP_ID": "ww1", "OPSBOT_WECOM_AGENT_ID": "1000002",
+			"OPSBOT_WECOM_SECRET": "s", "OPSBOT_WECOM_TOKEN": "t", "OPSBOT_WECOM_AES_KEY": strings.Repeat("!", 43), "OPSBOT_STAFF_FILE": "configs/staff.example.yaml"},
+			[]string{"OPSBOT_WECOM_AES_KEY", "base64"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,5 +195,52 @@ func TestCalendarWarningFromDecember(t *testing.T) {
 	s.clock = func() time.Time { return time.Date(2027, 12, 5, 9, 0, 0, 0, time.UTC) }
 	if w := s.calendarWarning(); !strings.Contains(w, "2028 年法定节假日未知") || testutil.ToFloat64(gauge) != 1 {
 		t.Fatalf("December 2027 without 2028 data: %q", w)
+	}
+}
+
+// TestChatRefusesAProductionConfig: opsbot chat on a host wired to WeCom
+// would process the real inbox and mark real messages as sent; it refuses
+// unless --force, and with --force it touches only its own messages.
+func TestChatRefusesAProductionConfig(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "prod.db")
+	env := map[string]string{"OPSBOT_DB": db, "OPSBOT_WECOM_CORP_ID": "ww1", "OPSBOT_WECOM_AGENT_ID": "1000002",
+		"OPSBOT_WECOM_SECRET": "s", "OPSBOT_WECOM_TOKEN": "t", "OPSBOT_WECOM_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+		"OPSBOT_STAFF_FILE": "configs/staff.example.yaml", "OPSBOT_ONCALL_FILE": "configs/oncall.example.yaml"}
+	code, out, errs := runCLI(t, env, "报修 门诊收费打印不了发票\n", "chat", "--user", "nurse01")
+	if code == 0 || !strings.Contains(errs, "生产环境") || !strings.Contains(errs, "--force") || strings.Contains(out, "已登记") {
+		t.Fatalf("chat on a WeCom config: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Real traffic waiting in the production database.
+	ctx := context.Background()
+	sla, _ := models.LoadSLA(configs.DefaultSLA(), modelstest.Shanghai)
+	s, err := models.Open(ctx, "sqlite", db, models.Options{SLA: sla})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Update(ctx, func(tx *models.Tx) error {
+		return tx.Send(models.Message{To: "lisi", Text: "真实的提醒", Key: "rem:real"})
+	})
+	s.AcceptInbox(ctx, []models.InboxItem{{Key: "msg:real", User: "nurse09", MsgType: "text", Payload: []byte(`{"Key":"msg:real","User":"nurse09","Type":"text","Text":"HIS打不开"}`)}})
+	s.Close()
+
+	code, out, errs = runCLI(t, env, "报修 门诊收费 3号窗口打印不了发票\n", "chat", "--user", "nurse01", "--force")
+	if code != 0 || !strings.Contains(out, "已登记工单 #1") {
+		t.Fatalf("chat --force: exit %d\n%s\n%s", code, out, errs)
+	}
+	if strings.Contains(out, "真实的提醒") || strings.Contains(out, "nurse09") {
+		t.Fatalf("chat --force showed someone else's traffic:\n%s", out)
+	}
+	s, _ = models.Open(ctx, "sqlite", db, models.Options{SLA: sla})
+	defer s.Close()
+	m, err := s.OutboxByKey(ctx, "rem:real")
+	if err != nil || m.Status != models.OutboxPending {
+		t.Fatalf("the real reminder was touched: %+v %v", m, err)
+	}
+	pending, err := s.PendingInbox(ctx, time.Now().Add(time.Hour), 0, 10)
+	if err != nil || len(pending) != 1 || pending[0].Key != "msg:real" {
+		t.Fatalf("the real message was processed: %+v %v", pending, err)
 	}
 }

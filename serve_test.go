@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,6 +33,7 @@ const (
 type servedOpsbot struct {
 	t      *testing.T
 	base   string
+	admin  string
 	fake   *wecomtest.Server
 	crypto *bot.Crypto
 	env    map[string]string
@@ -62,6 +64,7 @@ func testEnv(t *testing.T, fake *wecomtest.Server) map[string]string {
 		"OPSBOT_REDIS":          modelstest.RedisURL(),
 		"OPSBOT_REDIS_PREFIX":   "test:" + hex.EncodeToString(b) + ":",
 		"OPSBOT_HTTP_ADDR":      freeAddr(t),
+		"OPSBOT_ADMIN_ADDR":     freeAddr(t),
 		"OPSBOT_LOG_LEVEL":      "warn",
 		"OPSBOT_WECOM_CORP_ID":  wecomtest.CorpID,
 		"OPSBOT_WECOM_AGENT_ID": fmt.Sprint(wecomtest.AgentID),
@@ -82,7 +85,7 @@ func startServe(t *testing.T, env map[string]string, fake *wecomtest.Server) *se
 	go func() {
 		done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
 	}()
-	s := &servedOpsbot{t: t, base: "http://" + env["OPSBOT_HTTP_ADDR"], fake: fake, env: env}
+	s := &servedOpsbot{t: t, base: "http://" + env["OPSBOT_HTTP_ADDR"], admin: "http://" + env["OPSBOT_ADMIN_ADDR"], fake: fake, env: env}
 	s.crypto, _ = bot.NewCrypto(testToken, testAESKey, wecomtest.CorpID)
 	stopped := false
 	s.stop = func() int {
@@ -102,7 +105,7 @@ func startServe(t *testing.T, env map[string]string, fake *wecomtest.Server) *se
 	t.Cleanup(func() { s.stop() })
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(s.base + "/readyz")
+		resp, err := http.Get(s.admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -316,13 +319,24 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("ticket after the click: %+v", closed)
 	}
 
-	// Health and metrics.
-	for _, path := range []string{"/healthz", "/metrics"} {
-		resp, err := http.Get(s.base + path)
+	// Health on the public port; metrics and readiness only on the admin one.
+	for _, u := range []string{s.base + "/healthz", s.admin + "/healthz", s.admin + "/metrics", s.admin + "/readyz"} {
+		resp, err := http.Get(u)
 		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s: %v %v", path, err, resp)
+			t.Fatalf("%s: %v %v", u, err, resp)
 		}
 		resp.Body.Close()
+	}
+	for _, path := range []string{"/metrics", "/readyz", "/debug/pprof/"} {
+		resp, err := http.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "opsbot_") {
+			t.Fatalf("public %s answered %d: %.80s", path, resp.StatusCode, body)
+		}
 	}
 	if code := s.stop(); code != 0 {
 		t.Fatalf("serve exited %d after SIGTERM", code)

@@ -223,6 +223,14 @@ func envVars() []envVar {
 		{"OPSBOT_REDIS_PREFIX", false, str(func(c *Config) *string { return &c.RedisPrefix })},
 		{"OPSBOT_HTTP_ADDR", false, str(func(c *Config) *string { return &c.HTTPAddr })},
 		{"OPSBOT_ADMIN_ADDR", false, str(func(c *Config) *string { return &c.AdminAddr })},
+		{"OPSBOT_PPROF", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("OPSBOT_PPROF: %q is not true or false", v)
+			}
+			c.Pprof = b
+			return nil
+		}},
 		{"OPSBOT_TZ", false, str(func(c *Config) *string { return &c.TZ })},
 		{"OPSBOT_STAFF_FILE", false, str(func(c *Config) *string { return &c.StaffFile })},
 		{"OPSBOT_SYSTEMS_FILE", false, str(func(c *Config) *string { return &c.SystemsFile })},

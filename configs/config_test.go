@@ -56,6 +56,7 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 		mutate func(*Config)
 		want   string
 	}{
+		{func(c *Config) { c.AdminAddr = c.HTTPAddr }, "admin_addr (OPSBOT_ADMIN_ADDR)"},
 		{func(c *Config) { c.TZ = "Nowhere/City" }, "tz (OPSBOT_TZ)"},
 		{func(c *Config) { c.DB = "mysql://x" }, "db (OPSBOT_DB)"},
 		{func(c *Config) { c.Redis = "http://x" }, "redis (OPSBOT_REDIS)"},
@@ -127,5 +128,20 @@ func TestOnCallFile(t *testing.T) {
 	_, err = LoadOnCall(p)
 	if err == nil || !strings.Contains(err.Error(), "must be a Monday") || !strings.Contains(err.Error(), "handover") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAESKeyMustDecodeTo32Bytes(t *testing.T) {
+	cfg := Default()
+	cfg.WeCom = WeCom{CorpID: "ww1", AgentID: 1000002, Secret: "s", Token: "t", APIBase: cfg.WeCom.APIBase, BotWSURL: cfg.WeCom.BotWSURL,
+		AESKey: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}
+	cfg.StaffFile = "staff.example.yaml"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Tencent's sample key refused: %v", err)
+	}
+	cfg.WeCom.AESKey = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" // 43 characters, not base64
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "wecom.aes_key") || !strings.Contains(err.Error(), "base64") {
+		t.Fatalf("a non-base64 key of the right length passed: %v", err)
 	}
 }

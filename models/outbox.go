@@ -183,7 +183,20 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[OutboxStatus]int64, error
 // repeats at most the sends in flight (docs/wecom.md). Attempts counts
 // failures only.
 func (s *Store) LeaseDue(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
+	return s.LeaseDueFor(ctx, limit, lease, "")
+}
+
+// LeaseDueFor is LeaseDue restricted to messages whose key contains
+// keyPart ("" for all): the terminal chat on a production database takes
+// only the messages its own lines caused.
+func (s *Store) LeaseDueFor(ctx context.Context, limit int, lease time.Duration, keyPart string) ([]OutboxMessage, error) {
 	now := s.now().UTC()
+	match, args := "", []any{now.Add(lease), OutboxPending, now}
+	if keyPart != "" {
+		match = " AND msg_key LIKE ?"
+		args = append(args, "%"+keyPart+"%")
+	}
+	args = append(args, limit)
 	var out []OutboxMessage
 	err := s.db.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		lock := ""
@@ -199,8 +212,8 @@ func (s *Store) LeaseDue(ctx context.Context, limit int, lease time.Duration) ([
 			}
 		}
 		return g.Raw(`UPDATE outbox SET next_attempt_at = ?
-WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-RETURNING *`, now.Add(lease), OutboxPending, now, limit).Scan(&out).Error
+WHERE id IN (SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ?`+match+` ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
+RETURNING *`, args...).Scan(&out).Error
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, wrap("lease outbox", err)

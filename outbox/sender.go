@@ -55,6 +55,9 @@ type Sender struct {
 	// Workers is how many deliveries run at once (8 when 0); the terminal
 	// chat uses 1 so that what it prints keeps its order.
 	Workers int
+	// Only, when set, restricts delivery to messages whose key contains
+	// it (the terminal chat forced onto a production database).
+	Only    string
 	Log     *slog.Logger
 	Metrics *Metrics
 
@@ -139,7 +142,7 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.init()
 	sent := 0
 	for {
-		rows, err := s.Store.LeaseDue(ctx, s.Batch, s.Lease)
+		rows, err := s.Store.LeaseDueFor(ctx, s.Batch, s.Lease, s.Only)
 		if err != nil {
 			return sent, err
 		}

@@ -180,6 +180,10 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 		if err != nil {
 			return nil, err
 		}
+		adminAddr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
 		o.logPath = cfg.logFile
 		if o.logPath == "" {
 			o.logPath = filepath.Join(os.TempDir(), "opsbot-load.log")
@@ -188,6 +192,7 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 			"OPSBOT_DB":             dsn,
 			"OPSBOT_REDIS":          cfg.redis,
 			"OPSBOT_HTTP_ADDR":      addr,
+			"OPSBOT_ADMIN_ADDR":     adminAddr,
 			"OPSBOT_WECOM_CORP_ID":  cfg.corpID,
 			"OPSBOT_WECOM_AGENT_ID": fmt.Sprint(cfg.agentID),
 			"OPSBOT_WECOM_SECRET":   wecomtest.Secret,

@@ -191,7 +191,7 @@ func countLog(path, substr string) int {
 	return n
 }
 
-// waitReady polls /readyz until it answers 200; exited is closed when the
+// waitReady polls /healthz until it answers 200; exited is closed when the
 // process died (nil when attached to a server we did not start).
 func waitReady(ctx context.Context, base string, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -199,7 +199,7 @@ func waitReady(ctx context.Context, base string, timeout time.Duration, exited <
 	client := &http.Client{Timeout: 2 * time.Second}
 	last := "no answer"
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			var body bytes.Buffer

@@ -69,7 +69,7 @@ func (j *Jobs) Table() []Job {
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
-		{Name: "inbox-purge", Spec: "30 3 * * *", Run: j.PurgeInbox, Lock: 10 * time.Minute},
+		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
 	}
 }
 
@@ -122,19 +122,39 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 // locked at once.
 var purgePage = 5000
 
-// PurgeInbox deletes the WeCom messages processed more than inbox.keep
-// ago: their texts may name patients and nothing reads them any more.
-func (j *Jobs) PurgeInbox(ctx context.Context) error {
-	before := j.Store.Now().Add(-j.Config.Inbox.Keep.D())
+// Retention deletes what opsbot no longer needs and may name patients
+// (个人信息保护法: minimum retention): WeCom messages processed more than
+// inbox.keep ago, sent or failed outgoing messages older than outbox.keep,
+// and conversations that expired. Unprocessed and unsent rows stay; ticket
+// text stays, it is the record.
+func (j *Jobs) Retention(ctx context.Context) error {
+	now := j.Store.Now()
+	inbox, err := purgeAll(func() (int64, error) { return j.Store.PurgeInbox(ctx, now.Add(-j.Config.Inbox.Keep.D()), purgePage) })
+	if err != nil {
+		return err
+	}
+	outbox, err := purgeAll(func() (int64, error) { return j.Store.PurgeOutbox(ctx, now.Add(-j.Config.Outbox.Keep.D()), purgePage) })
+	if err != nil {
+		return err
+	}
+	convs, err := j.Store.PurgeConversations(ctx, now)
+	if err != nil {
+		return err
+	}
+	if inbox+outbox+convs > 0 {
+		j.Log.Info("retention", "job", "retention", "inbox", inbox, "outbox", outbox, "conversations", convs)
+	}
+	return nil
+}
+
+// purgeAll calls purge a page at a time until a page comes back short.
+func purgeAll(purge func() (int64, error)) (int64, error) {
 	var total int64
 	for {
-		n, err := j.Store.PurgeInbox(ctx, before, purgePage)
+		n, err := purge()
 		total += n
 		if err != nil || n < int64(purgePage) {
-			if total > 0 {
-				j.Log.Info("inbox purged", "job", "inbox-purge", "messages", total)
-			}
-			return err
+			return total, err
 		}
 	}
 }

@@ -527,12 +527,12 @@ func TestInboxPurgeJob(t *testing.T) {
 	c.Add(36 * time.Hour) // the first lot is 7.5 days old, the last 1.5 days
 	var job Job
 	for _, jb := range j.Table() {
-		if jb.Name == "inbox-purge" {
+		if jb.Name == "retention" {
 			job = jb
 		}
 	}
 	if job.Run == nil {
-		t.Fatal("no inbox-purge job in the table")
+		t.Fatal("no retention job in the table")
 	}
 	if err := job.Run(ctx); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"opsbot/configs"
 	"opsbot/monitor"
 )
 
@@ -86,7 +87,14 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	r := &Runner{cfg: cfg}
+	def := Settings{Interval: configs.Duration(DefaultInterval), Timeout: configs.Duration(DefaultTimeout), Failures: DefaultFailures, Severity: DefaultSeverity}
 	for _, p := range cfg.Probes {
+		// Probes built in code rather than by Parse get the same defaults and checks.
+		p.Settings = p.Settings.withDefaults(def)
+		if err := p.check(); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("probe %s: %w", p.Name, err)
+		}
 		c, err := newChecker(p)
 		if err != nil {
 			r.Close()
@@ -98,7 +106,8 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 }
 
 // Run checks each probe at once and then at every tick of its interval,
-// until ctx ends; it returns after the checks under way have finished.
+// until ctx ends; it returns after the checks under way have finished (at
+// once when there are no probes).
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, pr := range r.probes {

@@ -418,3 +418,20 @@ func TestSQLDriversFailOnClosedPort(t *testing.T) {
 		}
 	}
 }
+
+func TestNewRunnerChecksProbes(t *testing.T) {
+	if _, err := NewRunner(RunnerConfig{Sink: &sink{}, Probes: []Probe{{Name: "x", System: "HIS"}}}); err == nil {
+		t.Error("a probe without a check must be refused")
+	}
+	if _, err := NewRunner(RunnerConfig{Probes: nil}); err == nil {
+		t.Error("a runner without a sink must be refused")
+	}
+	r, err := NewRunner(RunnerConfig{Sink: &sink{}, Probes: []Probe{{Name: "x", System: "HIS", TCP: &TCPCheck{Address: "127.0.0.1:1"}}}})
+	if err != nil {
+		t.Fatalf("a probe built in code takes the defaults: %v", err)
+	}
+	if p := r.probes[0].p; p.Interval.D() != DefaultInterval || p.Failures != DefaultFailures {
+		t.Errorf("defaults not applied: %+v", p.Settings)
+	}
+	r.Close()
+}

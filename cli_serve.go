@@ -113,6 +113,9 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}
 	s.sender = &outbox.Sender{Store: a.store, Deliverer: route, KV: a.kv, Limits: outbox.WeComLimits, Log: a.log, Metrics: outbox.NewMetrics(s.reg)}
+	if a.cfg.WeCom.OpsChatID == "" && a.cfg.WeCom.RobotKey != "" {
+		s.sender.GroupLimits = outbox.RobotLimits
+	}
 	return s, nil
 }
 

@@ -85,6 +85,14 @@ type ClientConfig struct {
 	Limits Limits
 }
 
+// WeCom's documented send limits, past which it drops messages silently.
+// The outbox holds messages back with these same numbers.
+const (
+	LimitPerUserMinute  = 30   // app messages to one person per minute
+	LimitPerUserHour    = 1000 // app messages to one person per hour
+	LimitPerRobotMinute = 20   // messages through one group robot per minute
+)
+
 // Limits caps sends below the rates past which WeCom silently drops
 // messages; zero fields take WeCom's documented limits.
 type Limits struct {
@@ -155,13 +163,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	lim := cfg.Limits
 	if lim.PerUserMinute <= 0 {
-		lim.PerUserMinute = 30
+		lim.PerUserMinute = LimitPerUserMinute
 	}
 	if lim.PerUserHour <= 0 {
-		lim.PerUserHour = 1000
+		lim.PerUserHour = LimitPerUserHour
 	}
 	if lim.PerRobotMinute <= 0 {
-		lim.PerRobotMinute = 20
+		lim.PerRobotMinute = LimitPerRobotMinute
 	}
 	installSDKTransport()
 

@@ -82,7 +82,8 @@ func (h *Handlers) merge(c *bot.Context) error {
 	})
 }
 
-// queue shows every open ticket, breached first, then by deadline.
+// queue shows every open ticket, breached first, then by deadline. The
+// headline counts come from the same rule as 统计 and the reports.
 func (h *Handlers) queue(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
 		now := tx.Now()
@@ -90,28 +91,28 @@ func (h *Handlers) queue(c *bot.Context) error {
 		if err != nil {
 			return err
 		}
+		total, breachedN, err := tx.OpenCounts()
+		if err != nil {
+			return err
+		}
+		if total == 0 {
+			c.Reply("当前没有未完成的工单。")
+			return nil
+		}
 		open, err := tx.Tickets(models.TicketFilter{Statuses: models.OpenStatuses, ByDue: true, Limit: 200})
 		if err != nil {
 			return err
 		}
-		if len(open) == 0 {
-			c.Reply("当前没有未完成的工单。")
-			return nil
-		}
-		sort.SliceStable(open, func(i, j int) bool {
-			return breached(open[i], now) && !breached(open[j], now)
-		})
-		var b strings.Builder
-		n := 0
+		late := make(map[int64]bool, len(open))
 		for _, t := range open {
-			if breached(t, now) {
-				n++
-			}
+			late[t.ID] = tx.Judge(&t).Breached()
 		}
-		fmt.Fprintf(&b, "未完成 %d 单，其中超时 %d 单：", len(open), n)
+		sort.SliceStable(open, func(i, j int) bool { return late[open[i].ID] && !late[open[j].ID] })
+		var b strings.Builder
+		fmt.Fprintf(&b, "未完成 %d 单，其中超时 %d 单：", total, breachedN)
 		for i, t := range open {
 			if i == 30 {
-				fmt.Fprintf(&b, "\n……还有 %d 单", len(open)-30)
+				fmt.Fprintf(&b, "\n……还有 %d 单", total-30)
 				break
 			}
 			b.WriteString("\n" + h.ticketLine(team, t, now))
@@ -121,34 +122,68 @@ func (h *Handlers) queue(c *bot.Context) error {
 	})
 }
 
-// breached reports whether an open ticket has missed a deadline.
-func breached(t models.Ticket, now time.Time) bool {
-	if t.Status == models.StatusNew && now.After(t.DueResponse) {
-		return true
-	}
-	return t.Status != models.StatusPaused && now.After(t.DueResolution)
-}
-
-// stats counts the period's tickets against the contract's levels.
+// stats shows the period's figures against the contract's targets, as
+// docs/kpi.md defines them (the reports use the same figures).
 func (h *Handlers) stats(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
 		now := tx.Now().In(h.loc())
 		from, label := periodStart(strings.TrimSpace(c.Args), now)
-		st, err := tx.Stats(from, now)
+		f, err := tx.Figures(models.Period{From: from, To: now.Add(time.Second), Label: label}, h.cfg.Contract, h.cfg.Rating.AlertAtOrBelow)
 		if err != nil {
 			return err
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s统计（%s 起）：\n", label, from.Format("1月2日"))
-		fmt.Fprintf(&b, "新报 %d 单，已解决 %d 单，撤销 %d 单，未完成 %d 单\n", st.Created, st.Resolved, st.Cancelled, st.Open)
-		fmt.Fprintf(&b, "解决率 %s（合同≥95%%），按时解决率 %s（合同≥90%%）\n", percent(st.Resolved, st.Created-st.Cancelled), percent(st.OnTime, st.Resolved))
-		fmt.Fprintf(&b, "响应超时 %d 单，平均响应 %s", st.LateResponse, models.SpanText(st.AvgResponse))
-		if st.Open > 0 {
-			fmt.Fprintf(&b, "\n当前超时未完成 %d 单，发“队列”查看。", st.OpenBreached)
+		fmt.Fprintf(&b, "新报 %d 单（不含撤销 %d 单），已解决 %d 单，未完成 %d 单\n", f.Created, f.Cancelled, f.Resolved, f.Open)
+		fmt.Fprintf(&b, "%s\n%s\n%s\n", rateLine("解决率", f.ResolutionRate), rateLine("按时解决率", f.OnTimeRate), rateLine("响应及时率", f.ResponseOnTimeRate))
+		if f.OnsiteOnTimeRate.Of > 0 {
+			b.WriteString(rateLine("到场及时率", f.OnsiteOnTimeRate) + "\n")
+		}
+		b.WriteString(satisfactionLine(f.Satisfaction))
+		if f.AvgResponse > 0 {
+			fmt.Fprintf(&b, "\n平均响应 %s", models.SpanText(f.AvgResponse))
+		}
+		if f.BreachedTotal > 0 {
+			fmt.Fprintf(&b, "\n超时 %d 单（当前未完成且超时 %d 单，发“队列”查看）", f.BreachedTotal, f.OpenBreached)
 		}
 		c.Reply(b.String())
 		return nil
 	})
+}
+
+// rateLine shows one rate against its target: "解决率 96.0%（合同≥95%）✅".
+func rateLine(name string, r models.Rate) string {
+	v, ok := r.Value()
+	if !ok {
+		return fmt.Sprintf("%s —（合同≥%s）", name, pct(r.Target))
+	}
+	mark := "✅"
+	if !r.Met() {
+		mark = "❌"
+	}
+	return fmt.Sprintf("%s %s（%d/%d，合同≥%s）%s", name, pct(v), r.N, r.Of, pct(r.Target), mark)
+}
+
+// satisfactionLine shows the mean rating of the rated tickets; unanswered
+// surveys are not counted, never assumed satisfied.
+func satisfactionLine(s models.Satisfaction) string {
+	if s.Rated == 0 {
+		if s.Asked == 0 {
+			return "满意度 —（尚无评价）"
+		}
+		return fmt.Sprintf("满意度 —（已邀请 %d 人，尚无评价）", s.Asked)
+	}
+	mark := "✅"
+	if !s.Met() {
+		mark = "❌"
+	}
+	return fmt.Sprintf("满意度 %.1f 分（%d/%d 人评价，合同≥%.0f）%s", s.Mean, s.Rated, s.Asked, s.Target, mark)
+}
+
+func pct(v float64) string {
+	s := fmt.Sprintf("%.1f", v*100)
+	s = strings.TrimSuffix(s, ".0")
+	return s + "%"
 }
 
 func periodStart(word string, now time.Time) (time.Time, string) {
@@ -161,11 +196,4 @@ func periodStart(word string, now time.Time) (time.Time, string) {
 		return day.AddDate(0, 0, -wd), "本周"
 	}
 	return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location()), "本月"
-}
-
-func percent(n, of int) string {
-	if of <= 0 {
-		return "—"
-	}
-	return fmt.Sprintf("%.1f%%", float64(n)*100/float64(of))
 }

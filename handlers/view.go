@@ -50,23 +50,22 @@ func (h *Handlers) ticketLine(team *models.Team, t models.Ticket, now time.Time)
 	return b.String()
 }
 
-// flags marks a ticket's deadline state in lists: breached, or soon due
-// (three quarters of the resolution target used).
+// flags marks a ticket's deadline state in lists, as models.Judge says:
+// breached, or soon due (the warning fraction of the first resolution
+// reminder level).
 func (h *Handlers) flags(t models.Ticket, now time.Time) string {
 	if !t.Status.Open() {
 		return ""
 	}
-	if t.Status == models.StatusNew && now.After(t.DueResponse) {
+	j := h.store.Judge(&t, now)
+	switch {
+	case j.ResponseBreached && t.Status == models.StatusNew:
 		return " ⚠响应超时"
-	}
-	if t.Status == models.StatusPaused {
-		return ""
-	}
-	if now.After(t.DueResolution) {
+	case j.ResolutionBreached:
 		return " ⚠已超时"
-	}
-	sla := h.store.SLA()
-	if t.Kind != models.KindPolicy && sla.Used(t.CreatedAt, now, t.PausedBusiness)*4 >= sla.ResolutionTarget(t.Priority)*3 {
+	case j.OnsiteBreached && t.OnsiteAt == nil:
+		return " ⚠到场超时"
+	case j.SoonDue:
 		return " ⏰即将到期"
 	}
 	return ""

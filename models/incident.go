@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"time"
 )
 
 // SetPriority changes a ticket's priority. The resolution deadline is
@@ -121,55 +120,4 @@ func (tx *Tx) resolveChildren(t *Ticket, a Actor) error {
 		}
 	}
 	return nil
-}
-
-// Stats are a period's figures against the contract's service levels.
-type Stats struct {
-	Created, Resolved, Cancelled, Open, OpenBreached int
-	// OnTime counts resolutions within the resolution deadline.
-	OnTime       int
-	LateResponse int
-	AvgResponse  time.Duration
-}
-
-// Stats counts tickets created in [from, to] and their outcome so far.
-func (tx *Tx) Stats(from, to time.Time) (Stats, error) {
-	var ts []Ticket
-	if err := tx.db.Where("created_at >= ? AND created_at <= ?", from.UTC(), to.UTC()).Find(&ts).Error; err != nil {
-		return Stats{}, wrap("stats", err)
-	}
-	var st Stats
-	var respSum time.Duration
-	var respN int
-	for _, t := range ts {
-		st.Created++
-		switch {
-		case t.Status == StatusCancelled:
-			st.Cancelled++
-		case t.Status.Open():
-			st.Open++
-			if tx.now.After(t.DueResolution) && t.Status != StatusPaused {
-				st.OpenBreached++
-			}
-		}
-		if t.ResolvedAt != nil {
-			st.Resolved++
-			if !t.ResolvedAt.After(t.DueResolution) {
-				st.OnTime++
-			}
-		}
-		if t.ClaimedAt != nil {
-			respSum += t.ClaimedAt.Sub(t.CreatedAt)
-			respN++
-			if t.ClaimedAt.After(t.DueResponse) {
-				st.LateResponse++
-			}
-		} else if t.Status.Open() && tx.now.After(t.DueResponse) {
-			st.LateResponse++
-		}
-	}
-	if respN > 0 {
-		st.AvgResponse = respSum / time.Duration(respN)
-	}
-	return st, nil
 }

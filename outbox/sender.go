@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"opsbot/bot"
 	"opsbot/kv"
 	"opsbot/models"
 
@@ -33,9 +34,13 @@ type Limit struct {
 	Window time.Duration
 }
 
-// WeComLimits are WeCom's per-recipient limits; beyond them messages are
+// WeComLimits are WeCom's per-person limits; beyond them messages are
 // dropped silently by WeCom, so opsbot holds them back instead.
-var WeComLimits = []Limit{{30, time.Minute}, {1000, time.Hour}}
+var WeComLimits = []Limit{{bot.LimitPerUserMinute, time.Minute}, {bot.LimitPerUserHour, time.Hour}}
+
+// RobotLimits are a group robot webhook's limit: the ops group, when it is
+// a robot, is held to it instead of a person's.
+var RobotLimits = []Limit{{bot.LimitPerRobotMinute, time.Minute}}
 
 // Sender runs delivery.
 type Sender struct {
@@ -44,6 +49,8 @@ type Sender struct {
 	// KV keeps the per-recipient windows, shared by all replicas.
 	KV     kv.Store
 	Limits []Limit
+	// GroupLimits, when set, apply to the ops group instead of Limits.
+	GroupLimits []Limit
 	// MaxAttempts is how often a retryable failure is tried.
 	MaxAttempts int
 	// Backoff is the wait after attempt n (1-based).
@@ -289,8 +296,9 @@ func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) (in
 // ones a window later, and so on. Later leases continue where this one
 // stopped.
 func (s *Sender) hold(recipient string, units [][]models.OutboxMessage, from time.Time) []outcome {
-	per, span := s.Limits[0].N, s.Limits[0].Window
-	for _, l := range s.Limits[1:] {
+	limits := s.limitsFor(recipient)
+	per, span := limits[0].N, limits[0].Window
+	for _, l := range limits[1:] {
 		if l.Window < span {
 			per, span = l.N, l.Window
 		}
@@ -409,11 +417,12 @@ func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error)
 // allow takes a slot in every per-recipient window, or says how long to
 // wait. The ops group is one recipient like any other.
 func (s *Sender) allow(ctx context.Context, recipient string) time.Duration {
-	if s.KV == nil || len(s.Limits) == 0 {
+	limits := s.limitsFor(recipient)
+	if s.KV == nil || len(limits) == 0 {
 		return 0
 	}
-	windows := make([]kv.Window, len(s.Limits))
-	for i, l := range s.Limits {
+	windows := make([]kv.Window, len(limits))
+	for i, l := range limits {
 		windows[i] = kv.Window{Key: "outbox:rate:" + l.Window.String() + ":" + recipient, Limit: l.N, Span: l.Window}
 	}
 	ok, wait, err := s.KV.Allow(ctx, windows...)
@@ -427,6 +436,14 @@ func (s *Sender) allow(ctx context.Context, recipient string) time.Duration {
 		return max(wait, time.Second)
 	}
 	return 0
+}
+
+// limitsFor are the limits that hold for one recipient.
+func (s *Sender) limitsFor(recipient string) []Limit {
+	if recipient == models.OpsGroup && len(s.GroupLimits) > 0 {
+		return s.GroupLimits
+	}
+	return s.Limits
 }
 
 // reportFailure tells the supervisors that a message could not be

@@ -318,3 +318,25 @@ func TestFloodToOneRecipientIsSpread(t *testing.T) {
 		}
 	})
 }
+
+// TestRobotOpsGroupHeldToTheRobotLimit: an ops group reached through a
+// group robot gets at most WeCom's robot limit a minute (20), not a
+// person's 30; the rest waits for the next window instead of being
+// dropped by WeCom.
+func TestRobotOpsGroupHeldToTheRobotLimit(t *testing.T) {
+	r := newRig(t)
+	r.wecom.RobotKey = "robot-key"
+	r.sender.GroupLimits = outbox.RobotLimits
+	var msgs []models.Message
+	for i := range 25 {
+		msgs = append(msgs, models.Message{To: models.OpsGroup, Markdown: true, Text: fmt.Sprintf("**告警 %d**", i), Key: fmt.Sprintf("g:%d", i)})
+	}
+	r.queue(msgs...)
+	if n := r.run(); n != bot.LimitPerRobotMinute {
+		t.Fatalf("sent %d to the robot in the first minute, want %d", n, bot.LimitPerRobotMinute)
+	}
+	r.clock.Add(time.Minute + time.Second)
+	if n := r.run(); n != 5 {
+		t.Fatalf("sent %d after the window, want the 5 held back", n)
+	}
+}

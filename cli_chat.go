@@ -107,6 +107,9 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 			if err := a.jobs.Sweep(ctx); err != nil {
 				return err
 			}
+			if err := a.jobs.SweepRatings(ctx); err != nil {
+				return err
+			}
 		}
 		if _, err := sender.RunOnce(ctx); err != nil {
 			return err
@@ -138,9 +141,12 @@ func (t *terminal) Deliver(_ context.Context, m models.OutboxMessage) (string, e
 	if to == models.OpsGroup {
 		to = "运维群"
 	}
-	if m.MsgType == models.MsgCardUpdate {
+	if m.MsgType == models.MsgCardUpdate && m.Card == nil {
 		fmt.Fprintf(t.out, "→ %s：［卡片已更新为“%s”］\n", to, m.Content)
 		return "", nil
+	}
+	if m.MsgType == models.MsgCardUpdate {
+		fmt.Fprintf(t.out, "→ %s：［卡片已更新］\n", to)
 	}
 	if m.Card != nil {
 		var b strings.Builder

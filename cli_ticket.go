@@ -16,18 +16,22 @@ import (
 
 // ticketJSON is the JSON shape of a ticket other tooling reads.
 type ticketJSON struct {
-	Number        int64       `json:"number"`
-	Kind          string      `json:"kind"`
-	Status        string      `json:"status"`
-	Priority      string      `json:"priority"`
-	System        string      `json:"system"`
-	Title         string      `json:"title"`
-	Reporter      string      `json:"reporter"`
-	Assignee      string      `json:"assignee"`
-	CreatedAt     time.Time   `json:"created_at"`
-	DueResponse   time.Time   `json:"due_response"`
-	DueOnsite     *time.Time  `json:"due_onsite"`
-	DueResolution time.Time   `json:"due_resolution"`
+	Number        int64      `json:"number"`
+	Kind          string     `json:"kind"`
+	Status        string     `json:"status"`
+	Priority      string     `json:"priority"`
+	System        string     `json:"system"`
+	Title         string     `json:"title"`
+	Reporter      string     `json:"reporter"`
+	Assignee      string     `json:"assignee"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DueResponse   time.Time  `json:"due_response"`
+	DueOnsite     *time.Time `json:"due_onsite"`
+	DueResolution time.Time  `json:"due_resolution"`
+	// Rating is 20-100, null when not rated (unanswered is never counted
+	// as satisfied); RatingComment is the reporter's comment.
+	Rating        *int        `json:"rating"`
+	RatingComment string      `json:"rating_comment"`
 	Events        []eventJSON `json:"events,omitempty"`
 }
 
@@ -40,7 +44,7 @@ type eventJSON struct {
 	Note   string    `json:"note"`
 }
 
-func toJSON(t models.Ticket, events []models.TicketEvent, loc *time.Location) ticketJSON {
+func toJSON(t models.Ticket, events []models.TicketEvent, r *models.Rating, loc *time.Location) ticketJSON {
 	j := ticketJSON{
 		Number: t.ID, Kind: string(t.Kind), Status: string(t.Status), Priority: string(t.Priority),
 		System: t.System, Title: t.Title, Reporter: t.ReporterID, Assignee: t.AssigneeID,
@@ -49,6 +53,9 @@ func toJSON(t models.Ticket, events []models.TicketEvent, loc *time.Location) ti
 	if t.DueOnsite != nil {
 		o := t.DueOnsite.In(loc)
 		j.DueOnsite = &o
+	}
+	if r != nil {
+		j.Rating, j.RatingComment = r.Score, r.Comment
 	}
 	for _, e := range events {
 		j.Events = append(j.Events, eventJSON{At: e.At.In(loc), Actor: e.Actor, Action: string(e.Action), From: string(e.From), To: string(e.To), Note: e.Note})
@@ -97,9 +104,13 @@ func cmdTicket(ctx context.Context, e env, args []string) error {
 	defer s.Close()
 	var t *models.Ticket
 	var events []models.TicketEvent
+	var rating *models.Rating
 	err = s.View(ctx, func(tx *models.Tx) error {
 		var err error
 		if t, err = tx.Ticket(id); err != nil {
+			return err
+		}
+		if rating, err = tx.RatingOf(id); err != nil {
 			return err
 		}
 		events, err = tx.Events(id)
@@ -112,7 +123,7 @@ func cmdTicket(ctx context.Context, e env, args []string) error {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(toJSON(*t, events, loc))
+		return enc.Encode(toJSON(*t, events, rating, loc))
 	}
 	fmt.Fprintf(e.stdout, "#%d %s [%s] %s/%s 系统:%s 报修:%s 负责:%s\n", t.ID, t.Title, t.Status, t.Kind, t.Priority, t.System, t.ReporterID, t.AssigneeID)
 	fmt.Fprintf(e.stdout, "创建 %s  响应时限 %s  解决时限 %s\n", t.CreatedAt.In(loc).Format(time.DateTime), t.DueResponse.In(loc).Format(time.DateTime), t.DueResolution.In(loc).Format(time.DateTime))
@@ -159,7 +170,7 @@ func cmdTickets(ctx context.Context, e env, args []string) error {
 	if *asJSON {
 		out := make([]ticketJSON, 0, len(ts))
 		for _, t := range ts {
-			out = append(out, toJSON(t, nil, loc))
+			out = append(out, toJSON(t, nil, nil, loc))
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

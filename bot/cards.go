@@ -103,7 +103,8 @@ type (
 		AtAll        int           `json:"atall,omitempty"`
 		AgentID      int           `json:"agentid"`
 		ResponseCode string        `json:"response_code"`
-		Button       *updateButton `json:"button"`
+		Button       *updateButton `json:"button,omitempty"`
+		TemplateCard *TemplateCard `json:"template_card,omitempty"`
 	}
 
 	updateButton struct {

@@ -515,6 +515,25 @@ func (c *Client) UpdateTemplateCard(ctx context.Context, userIDs []string, respo
 	return c.call(ctx, apiUpdateCard, http.MethodPost, nil, req, nil)
 }
 
+// ReplaceTemplateCard replaces the whole card behind responseCode for
+// userIDs (all recipients when empty), e.g. a confirmation card that turns
+// into the rating card once clicked. card.TaskID must be the clicked
+// card's task id. A response code works once, for 72 h.
+func (c *Client) ReplaceTemplateCard(ctx context.Context, userIDs []string, responseCode string, card *TemplateCard) error {
+	if responseCode == "" {
+		return fmt.Errorf("%w: update_template_card needs response_code", ErrBadMessage)
+	}
+	checked, err := checkTemplateCard(card)
+	if err != nil {
+		return err
+	}
+	req := updateCardRequest{UserIDs: userIDs, AgentID: c.agentID, ResponseCode: responseCode, TemplateCard: checked}
+	if len(userIDs) == 0 {
+		req.AtAll = 1
+	}
+	return c.call(ctx, apiUpdateCard, http.MethodPost, nil, req, nil)
+}
+
 // CreateAppChat creates an app group chat (the app must be visible to the
 // root department) and returns its chat id. owner joins if not in users;
 // WeCom wants at least two members.

@@ -90,6 +90,9 @@ func (h *Handlers) freeText(c *bot.Context) error {
 }
 
 func (h *Handlers) freeTextTx(tx *models.Tx, c *bot.Context) error {
+	if handled, err := h.ratingComment(tx, c); handled || err != nil {
+		return err
+	}
 	if handled, err := h.intakeAnswer(tx, c); handled || err != nil {
 		return err
 	}

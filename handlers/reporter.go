@@ -227,7 +227,10 @@ func (h *Handlers) doConfirm(tx *models.Tx, c *bot.Context, id int64) error {
 		return err
 	}
 	c.Replyf("感谢确认，工单 #%d 已关闭。", id)
-	return notify(tx, c, t.AssigneeID, id, fmt.Sprintf("工单 #%d 报修人已确认解决，已关闭。", id))
+	if err := notify(tx, c, t.AssigneeID, id, fmt.Sprintf("工单 #%d 报修人已确认解决，已关闭。", id)); err != nil {
+		return err
+	}
+	return h.askRating(tx, c, t)
 }
 
 // notFixed reopens a resolved ticket and tells the engineer.
@@ -272,6 +275,9 @@ func (h *Handlers) confirmCard(c *bot.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+		if c.Get(cardDoneKey{}) != nil {
+			return nil // already turned into the rating card
 		}
 		return markCard(tx, c, label)
 	})

@@ -33,6 +33,7 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "确认", Aliases: []string{"已解决"}, Args: "<单号>", Help: "确认问题已解决", Example: "确认 12", Group: forEveryone, Handler: h.confirm})
 	r.Handle(bot.Command{Name: "未解决", Args: "<单号> [情况]", Help: "问题没解决，退回工程师", Example: "未解决 12 还是打印不了", Group: forEveryone, Handler: h.notFixed})
 	r.Handle(bot.Command{Name: "撤销", Aliases: []string{"撤单"}, Args: "<单号> [原因]", Help: "撤销我报的工单", Example: "撤销 12 已经好了", Group: forEveryone, Handler: h.cancel})
+	r.Handle(bot.Command{Name: "评价", Args: "<单号> <非常满意|满意|一般|不满意|非常不满意> [意见]", Help: "评价已关闭工单的服务", Example: "评价 12 满意 工程师很及时", Group: forEveryone, Handler: h.rate})
 	r.Handle(bot.Command{Name: "值班", Aliases: []string{"热线"}, Help: "查看当前值班工程师和热线", Example: "值班", Group: forEveryone, Handler: h.onDuty})
 	r.Handle(bot.Command{Name: "跳过", Help: "报修时跳过当前问题", Example: "跳过", Group: forEveryone, Handler: h.skip})
 	r.Handle(bot.Command{Name: "取消", Help: "放弃正在填写的报修", Example: "取消", Group: forEveryone, Handler: h.abort})
@@ -57,11 +58,13 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "优先级", Args: "<单号> 高|中|低 <原因>", Help: "调整优先级，时限重算", Example: "优先级 12 高 影响全院收费", Group: forSupervisor, Handler: h.priority, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "重大", Args: "<单号>", Help: "标记重大事件", Example: "重大 12", Group: forSupervisor, Handler: h.major, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "合并", Args: "<主单号> <单号>…", Help: "重复报修并到一个事件", Example: "合并 12 13 15", Group: forSupervisor, Handler: h.merge, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "回访", Args: "<单号> <回访结果>", Help: "记录对评价的回访", Example: "回访 12 已电话沟通，报修人认可处理结果", Group: forSupervisor, Handler: h.followup, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "队列", Help: "所有未完成工单，超时的在前", Example: "队列", Group: forSupervisor, Handler: h.queue, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "统计", Args: "[今天|本周|本月]", Help: "工单统计", Example: "统计 本月", Group: forSupervisor, Handler: h.stats, Middleware: []bot.Middleware{supervisorsOnly}})
 
 	// Card clicks, events and everything else.
 	r.Card("confirm:", h.confirmCard)
+	r.Card("rate:", h.rateCard)
 	r.Event("enter_agent", h.welcome)
 	r.Text(h.freeText)
 	r.Other(h.other)

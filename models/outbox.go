@@ -78,11 +78,14 @@ func (OutboxMessage) TableName() string { return "outbox" }
 // (update_template_card): Content is the new button text.
 const MsgCardUpdate = "card_update"
 
-// CardUpdate turns the buttons of a clicked card into a label.
+// CardUpdate changes a clicked card: its buttons become Label, or, when
+// Card is set, the whole card is replaced (a confirmation card turning
+// into the rating card).
 type CardUpdate struct {
 	// ResponseCode comes with the click; WeCom accepts it once, for 72 h.
 	ResponseCode string
 	Label        string
+	Card         *Card
 }
 
 // Message is what a handler or job asks to send.
@@ -111,7 +114,7 @@ func (tx *Tx) Send(m Message) error {
 	}
 	switch {
 	case m.CardUpdate != nil:
-		row.MsgType, row.Content, row.ResponseCode = MsgCardUpdate, m.CardUpdate.Label, m.CardUpdate.ResponseCode
+		row.MsgType, row.Content, row.ResponseCode, row.Card = MsgCardUpdate, m.CardUpdate.Label, m.CardUpdate.ResponseCode, m.CardUpdate.Card
 	case m.Card != nil:
 		row.MsgType, row.Card = "template_card", m.Card
 	case m.Markdown:

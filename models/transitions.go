@@ -29,6 +29,8 @@ const (
 	ActMerge        Action = "merge"         // linked to a parent incident
 	ActBreachReason Action = "breach_reason" // 超时原因
 	ActRemind       Action = "remind"        // a reminder or escalation went out
+	ActRate         Action = "rate"          // the reporter rated the service
+	ActFollowup     Action = "followup"      // 回访 of a rating by a supervisor
 )
 
 // Label is the Chinese verb users see in timelines and refusals.
@@ -44,7 +46,7 @@ var actionLabels = map[Action]string{
 	ActPause: "挂起", ActResume: "恢复", ActResolve: "解决", ActClose: "关闭",
 	ActReopen: "重新打开", ActCancel: "撤销", ActNote: "备注", ActSupplement: "补充",
 	ActHurry: "催办", ActPriority: "调整优先级", ActMajor: "标记重大事件", ActMerge: "合并",
-	ActBreachReason: "填写超时原因", ActRemind: "提醒",
+	ActBreachReason: "填写超时原因", ActRemind: "提醒", ActRate: "评价", ActFollowup: "回访",
 }
 
 // transitions is the whole state machine: for each action, the statuses it

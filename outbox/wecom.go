@@ -23,6 +23,11 @@ type WeCom struct {
 // Deliver implements Deliverer.
 func (w *WeCom) Deliver(ctx context.Context, m models.OutboxMessage) (string, error) {
 	if m.MsgType == models.MsgCardUpdate {
+		if m.Card != nil {
+			tc := templateCard(m)
+			tc.TaskID = m.Card.TaskID // the clicked card's own task id
+			return m.ResponseCode, w.Client.ReplaceTemplateCard(ctx, []string{m.Recipient}, m.ResponseCode, tc)
+		}
 		err := w.Client.UpdateTemplateCard(ctx, []string{m.Recipient}, m.ResponseCode, m.Content)
 		return m.ResponseCode, err
 	}

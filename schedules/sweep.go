@@ -139,6 +139,19 @@ func (j *Jobs) autoClose(tx *models.Tx, t *models.Ticket) error {
 	if err := tx.Send(models.Message{To: closed.ReporterID, Text: text, TicketID: t.ID, Key: key + ":" + closed.ReporterID}); err != nil {
 		return err
 	}
+	// Closed on its own still gets the survey: not answering it means not
+	// rated, never satisfied.
+	if models.Rateable(closed) {
+		asked, err := tx.AskRating(closed, j.ratingPolicy())
+		if err != nil {
+			return err
+		}
+		if asked {
+			if err := tx.Send(models.Message{To: closed.ReporterID, Card: models.RatingCard(closed), TicketID: t.ID, Key: fmt.Sprintf("ask-rating:%d", t.ID)}); err != nil {
+				return err
+			}
+		}
+	}
 	if closed.AssigneeID == "" {
 		return nil
 	}

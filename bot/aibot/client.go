@@ -378,7 +378,9 @@ func (e *refusedError) Error() string {
 }
 
 // connect runs one connection to its end. healthy reports whether it
-// subscribed and had a ping acknowledged, which resets the backoff.
+// subscribed and then received a frame (an ack, a callback), which resets
+// the backoff; a connection dropped right after subscribing keeps doubling
+// it.
 func (c *Client) connect(ctx context.Context) (healthy bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.AckTimeout)
 	ws, _, err := websocket.Dial(dctx, c.cfg.URL, &websocket.DialOptions{HTTPClient: c.cfg.HTTPClient})
@@ -436,9 +438,9 @@ func (c *Client) connect(ctx context.Context) (healthy bool, err error) {
 	go func() { defer wg.Done(); s.pingLoop() }()
 	<-s.ctx.Done()
 	if ctx.Err() != nil {
-		return s.pinged.Load(), ctx.Err()
+		return s.healthy.Load(), ctx.Err()
 	}
-	return s.pinged.Load(), context.Cause(s.ctx)
+	return s.healthy.Load(), context.Cause(s.ctx)
 }
 
 // drop forgets s as the live connection so outgoing calls fail fast with
@@ -453,11 +455,11 @@ func (c *Client) drop(s *session) {
 
 // session is one WebSocket connection.
 type session struct {
-	c      *Client
-	ws     *websocket.Conn
-	ctx    context.Context
-	stop   context.CancelCauseFunc
-	pinged atomic.Bool
+	c       *Client
+	ws      *websocket.Conn
+	ctx     context.Context
+	stop    context.CancelCauseFunc
+	healthy atomic.Bool // a frame arrived after the subscribe ack
 
 	subReqID string
 	settled  chan struct{} // closed once the subscribe outcome is known
@@ -592,7 +594,6 @@ func (s *session) pingLoop() {
 			s.stop(fmt.Errorf("aibot: ping: errcode %d: %s", code, ack.ErrMsg))
 			return
 		}
-		s.pinged.Store(true)
 	}
 }
 
@@ -631,6 +632,9 @@ func (s *session) handle(data []byte) {
 		return
 	}
 	reqID := f.Headers.ReqID
+	if reqID != s.subReqID {
+		s.healthy.Store(true)
+	}
 	switch f.Cmd {
 	case CmdMsgCallback:
 		var m Message

@@ -557,3 +557,24 @@ func TestStreamFramesOfOneReplyGoInOrder(t *testing.T) {
 		t.Fatalf("a stream frame failed:\n%s", logs.String())
 	}
 }
+
+func TestANewSubscriptionKicksTheOldConnection(t *testing.T) {
+	srv := newServer(t)
+	var logsA, logsB logBuf
+	cfgA := fastConfig(srv, &logsA)
+	cfgA.ReplacedBackoff = time.Minute
+	a, _ := start(t, cfgA, aibot.HandlerFuncs{})
+	waitStatus(t, a, time.Second, "A subscribed", func(s aibot.Status) bool { return s.Subscribed })
+	// A second process outside the lock, with the same robot.
+	b, _ := start(t, fastConfig(srv, &logsB), aibot.HandlerFuncs{})
+	waitStatus(t, b, time.Second, "B subscribed", func(s aibot.Status) bool { return s.Subscribed })
+	waitStatus(t, a, time.Second, "A replaced", func(s aibot.Status) bool { return s.Replaced && !s.Subscribed })
+	if !strings.Contains(logsA.String(), "connection replaced by another") {
+		t.Fatalf("A's log:\n%s", logsA.String())
+	}
+	// A waits its ReplacedBackoff instead of kicking B back at once.
+	time.Sleep(200 * time.Millisecond)
+	if !b.Status().Subscribed || srv.Dials() != 2 {
+		t.Fatalf("B %+v, dials %d", b.Status(), srv.Dials())
+	}
+}

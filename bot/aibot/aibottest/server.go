@@ -152,15 +152,17 @@ func (s *Server) answer(ctx context.Context, c *conn, cmd, reqID string, body js
 			_ = s.write(ctx, c, ack(reqID, CodeInvalidCredentials, "invalid bot_id or secret"))
 			return false
 		}
+		// The ack goes out before the connection counts as subscribed, so
+		// no callback pushed by a test can overtake it.
+		if err := s.write(ctx, c, ack(reqID, 0, "ok")); err != nil {
+			return false
+		}
 		s.mu.Lock()
 		old := s.current
 		c.subscribed = true
 		s.current = c
 		s.notify()
 		s.mu.Unlock()
-		if err := s.write(ctx, c, ack(reqID, 0, "ok")); err != nil {
-			return false
-		}
 		if old != nil && old != c {
 			s.kick(old)
 		}

@@ -33,7 +33,8 @@ type Locker interface {
 // Handler receives the callbacks of the connection. The client calls it
 // from one goroutine, one callback after another in arrival order, across
 // reconnections; a slow handler delays later callbacks but not acks, pings
-// or replies. ctx ends when Run ends. A returned error is logged.
+// or replies. Callbacks received before Run's context ends are still
+// handled; ctx ends 5 s after Run's. A returned error is logged.
 type Handler interface {
 	HandleMessage(ctx context.Context, m Message) error
 	HandleEvent(ctx context.Context, e Event) error
@@ -218,7 +219,8 @@ func (c *Client) live() *session {
 // Run keeps the connection until ctx ends. With a Locker it first wins the
 // lock (retrying every LockRetry), renews it every LockTTL/3 while it
 // holds it, drops the connection when the lock is lost, and releases the
-// lock when ctx ends. It returns nil once ctx ends.
+// lock when ctx ends. It returns nil once ctx ends and the callbacks
+// already received are handled (at most 5 s later).
 func (c *Client) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -236,8 +238,11 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil && !lockFailing {
-			c.log.Warn("aibot: connection lock unavailable", "err", err)
+		if err != nil {
+			if !lockFailing {
+				c.log.Warn("aibot: connection lock unavailable", "err", err)
+			}
+			c.update(func(s *Status) { s.LastError = "lock: " + err.Error() })
 		}
 		lockFailing = err != nil
 		if err == nil && ok {
@@ -718,15 +723,41 @@ func (q *callbackQueue) take() []any {
 	return items
 }
 
-// dispatch calls the handler for each queued callback until ctx ends.
+// drainTimeout is how long callbacks already received may still be
+// handled after Run's context ends.
+const drainTimeout = 5 * time.Second
+
+// dispatch calls the handler for each queued callback. When Run's context
+// ends it still hands over what was received (WeCom does not deliver a
+// callback twice, so dropping it would lose a report); the handlers'
+// context ends drainTimeout later.
 func (c *Client) dispatch(ctx context.Context) {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drainTimeout, cancel) })
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
+			c.handleQueued(hctx)
 			return
 		case <-c.queue.signal:
 		}
-		for _, v := range c.queue.take() {
+		c.handleQueued(hctx)
+	}
+}
+
+func (c *Client) handleQueued(ctx context.Context) {
+	for {
+		items := c.queue.take()
+		if len(items) == 0 {
+			return
+		}
+		for i, v := range items {
+			if ctx.Err() != nil {
+				c.log.Warn("aibot: callbacks dropped at shutdown", "count", len(items)-i)
+				return
+			}
 			var err error
 			switch v := v.(type) {
 			case Message:

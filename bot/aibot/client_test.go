@@ -578,3 +578,37 @@ func TestANewSubscriptionKicksTheOldConnection(t *testing.T) {
 		t.Fatalf("B %+v, dials %d", b.Status(), srv.Dials())
 	}
 }
+
+func TestCallbacksQueuedAtShutdownAreStillHandled(t *testing.T) {
+	srv := newServer(t)
+	var logs logBuf
+	var mu sync.Mutex
+	var handled []string
+	started := make(chan struct{}, 10)
+	c, stop := start(t, fastConfig(srv, &logs), aibot.HandlerFuncs{Message: func(ctx context.Context, m aibot.Message) error {
+		started <- struct{}{}
+		time.Sleep(50 * time.Millisecond) // a slow inbox write
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		mu.Lock()
+		handled = append(handled, m.MsgID)
+		mu.Unlock()
+		return nil
+	}})
+	ctx := timeout(t, 2*time.Second)
+	waitStatus(t, c, time.Second, "subscription", func(s aibot.Status) bool { return s.Subscribed })
+	for _, id := range []string{"m1", "m2", "m3"} {
+		if _, err := srv.PushMessage(ctx, aibottest.Msg{MsgID: id, Content: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	time.Sleep(10 * time.Millisecond) // m2 and m3 have arrived and wait in the queue
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(handled, ",") != "m1,m2,m3" {
+		t.Fatalf("handled %v, want m1 finished and the queued m2 and m3 handled after the stop", handled)
+	}
+}

@@ -164,7 +164,8 @@ func (s Status) Ready() bool {
 
 // Client keeps the long connection of one smart robot: it subscribes,
 // pings, reconnects with backoff, hands callbacks to the Handler and sends
-// replies. Make one with New and call Run.
+// replies. Make one with New and call Run once; the other methods are safe
+// for concurrent use.
 type Client struct {
 	cfg Config
 	h   Handler
@@ -297,10 +298,12 @@ func (c *Client) holdLock(ctx context.Context, lost context.CancelFunc) {
 			renewed = time.Now()
 		case err == nil:
 			c.log.Warn("aibot: connection lock taken by another replica; disconnecting")
+			c.update(func(s *Status) { s.LastError = "lock taken by another replica" })
 			lost()
 			return
 		case time.Since(renewed) >= c.cfg.LockTTL*2/3:
 			c.log.Warn("aibot: connection lock not renewed in time; disconnecting", "err", err)
+			c.update(func(s *Status) { s.LastError = "lock: " + err.Error() })
 			lost()
 			return
 		}

@@ -374,6 +374,7 @@ var (
 	errReplaced    = errors.New("aibot: replaced by another connection (disconnected_event)")
 	errAckTimeout  = errors.New("aibot: no ack in time")
 	errPingTimeout = errors.New("aibot: ping not acknowledged in time")
+	errWrite       = fmt.Errorf("aibot: write failed: %w", ErrConnectionLost)
 )
 
 type refusedError struct {
@@ -555,8 +556,13 @@ func (s *session) request(ctx context.Context, cmd, reqID string, body any) (fra
 	err = s.ws.Write(wctx, websocket.MessageText, data)
 	cancel()
 	if err != nil {
-		s.stop(fmt.Errorf("aibot: write: %w", err))
-		return frame{}, ErrConnectionLost
+		// A failed write leaves a closed connection; let the read loop
+		// find out first, so that a disconnected_event already received
+		// stays the recorded cause. The timer only covers a connection the
+		// library left open.
+		err = fmt.Errorf("aibot: write: %w", err)
+		time.AfterFunc(time.Second, func() { s.stop(err) })
+		return frame{}, errWrite
 	}
 	t := time.NewTimer(s.c.cfg.AckTimeout)
 	defer t.Stop()
@@ -593,6 +599,9 @@ func (s *session) pingLoop() {
 		cancel()
 		if s.ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errWrite) {
+			return // the read loop ends the session
 		}
 		if err != nil {
 			s.stop(errPingTimeout)

@@ -62,6 +62,7 @@ type conn struct {
 	id         int
 	ws         *websocket.Conn
 	subscribed bool
+	acked      chan struct{} // closed once the subscribe ack is written
 	cancel     context.CancelFunc
 }
 
@@ -101,7 +102,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	s.mu.Lock()
 	s.dials++
-	c := &conn{id: s.dials, ws: ws, cancel: cancel}
+	c := &conn{id: s.dials, ws: ws, cancel: cancel, acked: make(chan struct{})}
 	s.conns[c.id] = c
 	s.notify()
 	s.mu.Unlock()
@@ -152,17 +153,20 @@ func (s *Server) answer(ctx context.Context, c *conn, cmd, reqID string, body js
 			_ = s.write(ctx, c, ack(reqID, CodeInvalidCredentials, "invalid bot_id or secret"))
 			return false
 		}
-		// The ack goes out before the connection counts as subscribed, so
-		// no callback pushed by a test can overtake it.
-		if err := s.write(ctx, c, ack(reqID, 0, "ok")); err != nil {
-			return false
-		}
+		// The connection counts as subscribed before the ack goes out, so
+		// a test that saw the client subscribed finds it here too; pushes
+		// wait for acked, so none overtakes the ack.
 		s.mu.Lock()
 		old := s.current
 		c.subscribed = true
 		s.current = c
 		s.notify()
 		s.mu.Unlock()
+		err := s.write(ctx, c, ack(reqID, 0, "ok"))
+		close(c.acked)
+		if err != nil {
+			return false
+		}
 		if old != nil && old != c {
 			s.kick(old)
 		}
@@ -242,11 +246,26 @@ func (s *Server) live() *conn {
 	return s.current
 }
 
-// Push sends a frame with cmd, reqID and body to the subscribed client.
-func (s *Server) Push(ctx context.Context, cmd, reqID string, body any) error {
+// pushTarget returns the subscribed connection once its subscribe ack is
+// out.
+func (s *Server) pushTarget(ctx context.Context) (*conn, error) {
 	c := s.live()
 	if c == nil {
-		return ErrNoConnection
+		return nil, ErrNoConnection
+	}
+	select {
+	case <-c.acked:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Push sends a frame with cmd, reqID and body to the subscribed client.
+func (s *Server) Push(ctx context.Context, cmd, reqID string, body any) error {
+	c, err := s.pushTarget(ctx)
+	if err != nil {
+		return err
 	}
 	return s.write(ctx, c, map[string]any{"cmd": cmd, "headers": map[string]string{"req_id": reqID}, "body": body})
 }
@@ -254,9 +273,9 @@ func (s *Server) Push(ctx context.Context, cmd, reqID string, body any) error {
 // PushRaw sends data as one text frame, as is: malformed, oversize or
 // foreign frames for robustness tests.
 func (s *Server) PushRaw(ctx context.Context, data []byte) error {
-	c := s.live()
-	if c == nil {
-		return ErrNoConnection
+	c, err := s.pushTarget(ctx)
+	if err != nil {
+		return err
 	}
 	return s.writeRaw(ctx, c, data)
 }

@@ -94,6 +94,17 @@ func waitStatus(t *testing.T, c *aibot.Client, d time.Duration, what string, con
 	}
 }
 
+// waitLog waits for want in the log, which follows a status change by a
+// moment.
+func waitLog(t *testing.T, logs *logBuf, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); !strings.Contains(logs.String(), want); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
 // echo replies to every message with a finished stream quoting its command
 // text, and records what it saw.
 type echo struct {
@@ -154,8 +165,9 @@ func TestRefusedSubscribeIsReportedWithoutRetryStorm(t *testing.T) {
 	if st.RefusedCode != aibot.CodeInvalidCredentials || st.RefusedMsg != "invalid bot_id or secret" || st.Subscribed || st.Ready() {
 		t.Fatalf("status after refusal = %+v", st)
 	}
-	if !strings.Contains(logs.String(), "errcode=853000") || !strings.Contains(logs.String(), "level=ERROR") {
-		t.Fatalf("refusal not logged as an error:\n%s", logs.String())
+	waitLog(t, &logs, "level=ERROR")
+	if !strings.Contains(logs.String(), "errcode=853000") {
+		t.Fatalf("refusal logged without its errcode:\n%s", logs.String())
 	}
 	if strings.Contains(logs.String(), "wrong") {
 		t.Fatal("the secret reached the log")
@@ -569,9 +581,7 @@ func TestANewSubscriptionKicksTheOldConnection(t *testing.T) {
 	b, _ := start(t, fastConfig(srv, &logsB), aibot.HandlerFuncs{})
 	waitStatus(t, b, time.Second, "B subscribed", func(s aibot.Status) bool { return s.Subscribed })
 	waitStatus(t, a, time.Second, "A replaced", func(s aibot.Status) bool { return s.Replaced && !s.Subscribed })
-	if !strings.Contains(logsA.String(), "connection replaced by another") {
-		t.Fatalf("A's log:\n%s", logsA.String())
-	}
+	waitLog(t, &logsA, "connection replaced by another")
 	// A waits its ReplacedBackoff instead of kicking B back at once.
 	time.Sleep(200 * time.Millisecond)
 	if !b.Status().Subscribed || srv.Dials() != 2 {

@@ -2,7 +2,9 @@ package models
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -226,41 +228,39 @@ func TestInactiveSystemIsNotRecognised(t *testing.T) {
 	}
 }
 
-// labelled is one line of testdata/intake.tsv.
+// labelled is one line of a labelled intake file.
 type labelled struct {
+	file                                          string
 	line                                          int
 	text, system, kind, priority, location, class string
-	holdout                                       bool // after the "# holdout" marker
 }
 
-func readLabelled(t *testing.T) []labelled {
+func readLabelled(t *testing.T, path string) []labelled {
 	t.Helper()
-	f, err := os.Open("testdata/intake.tsv")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	name := filepath.Base(path)
 	var rows []labelled
 	sc := bufio.NewScanner(f)
-	n, header, holdout := 0, false, false
+	n, header := 0, false
 	for sc.Scan() {
 		n++
 		line := sc.Text()
-		if strings.HasPrefix(line, "# holdout") {
-			holdout = true
-		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		cols := strings.Split(line, "\t")
 		if len(cols) != 6 {
-			t.Fatalf("intake.tsv:%d: %d columns, want 6", n, len(cols))
+			t.Fatalf("%s:%d: %d columns, want 6", name, n, len(cols))
 		}
 		if !header {
 			header = true
 			continue
 		}
-		rows = append(rows, labelled{n, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], holdout})
+		rows = append(rows, labelled{name, n, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -287,9 +287,19 @@ func (r *ratio) add(ok bool) {
 
 // intakeScores are the accuracy figures of a labelled set.
 type intakeScores struct {
-	system, ambiguous, noSystem, kind, priority, location, smallTalk ratio
-	wrongSystem                                                      ratio // a confident wrong answer, worse than asking
-	smallTalkFaultLike                                               int
+	// right counts every row that is not small talk: a report with the right system, an
+	// unclear report asked with the right choices, a report naming no system left open.
+	right ratio
+	// reports are the rows that name or imply one system: hits, wrong guesses (a system
+	// named but not the labelled one) and questions asked (no system, so the reporter gets
+	// the numbered or open question).
+	reports, hits, wrong, asked int
+	// unclear rows must be asked, never guessed.
+	ambiguous                          ratio
+	ambiguousGuessed                   int
+	noSystem, kind, priority, location ratio
+	smallTalk                          ratio
+	smallTalkFaultLike                 int
 }
 
 // scoreLabelled runs the recogniser over rows; miss is told about every wrong answer.
@@ -297,13 +307,22 @@ func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, 
 	var s intakeScores
 	for _, row := range rows {
 		r := c.Recognize(row.text)
+		at := fmt.Sprintf("%s:%d", row.file, row.line)
 		switch row.class {
 		case "report":
+			s.reports++
 			ok := code(r.System) == row.system
-			s.system.add(ok)
-			s.wrongSystem.add(r.System != nil && !ok)
+			switch {
+			case ok:
+				s.hits++
+			case r.System != nil:
+				s.wrong++
+			default:
+				s.asked++
+			}
+			s.right.add(ok)
 			if !ok {
-				miss("intake.tsv:%d system %q: got %q candidates %v", row.line, row.text, code(r.System), codesOf(r.Candidates))
+				miss("%s system %q: got %q candidates %v, want %s", at, row.text, code(r.System), codesOf(r.Candidates), row.system)
 			}
 		case "ambiguous":
 			got := codesOf(r.Candidates)
@@ -312,47 +331,51 @@ func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, 
 				ok = ok && slices.Contains(got, w)
 			}
 			s.ambiguous.add(ok)
+			s.right.add(ok)
+			if r.System != nil {
+				s.ambiguousGuessed++
+			}
 			if !ok {
-				miss("intake.tsv:%d ambiguous %q: got %q candidates %v, want %s", row.line, row.text, code(r.System), got, row.system)
+				miss("%s ambiguous %q: got %q candidates %v, want %s", at, row.text, code(r.System), got, row.system)
 			}
 		case "nosystem":
 			ok := r.System == nil && len(r.Candidates) == 0 && (r.FaultLike || row.kind != "fault")
 			s.noSystem.add(ok)
+			s.right.add(ok)
 			if !ok {
-				miss("intake.tsv:%d nosystem %q: got %q candidates %v faultLike %v", row.line, row.text, code(r.System), codesOf(r.Candidates), r.FaultLike)
+				miss("%s nosystem %q: got %q candidates %v faultLike %v", at, row.text, code(r.System), codesOf(r.Candidates), r.FaultLike)
 			}
 		case "smalltalk":
 			s.smallTalk.add(r.SmallTalk)
 			if !r.SmallTalk {
-				miss("intake.tsv:%d smalltalk %q not recognised", row.line, row.text)
+				miss("%s smalltalk %q not recognised", at, row.text)
 			}
 			if r.FaultLike {
 				s.smallTalkFaultLike++
-				t.Errorf("intake.tsv:%d small talk %q is FaultLike", row.line, row.text)
 			}
 			continue
 		default:
-			t.Fatalf("intake.tsv:%d: unknown class %q", row.line, row.class)
+			t.Fatalf("%s: unknown class %q", at, row.class)
 		}
 		if row.kind != "" {
 			ok := string(r.Kind) == row.kind
 			s.kind.add(ok)
 			if !ok {
-				miss("intake.tsv:%d kind %q: got %s want %s", row.line, row.text, r.Kind, row.kind)
+				miss("%s kind %q: got %s want %s", at, row.text, r.Kind, row.kind)
 			}
 		}
 		if row.priority != "" {
 			ok := string(r.Priority) == row.priority
 			s.priority.add(ok)
 			if !ok {
-				miss("intake.tsv:%d priority %q: got %s (%s) want %s", row.line, row.text, r.Priority, r.PriorityWhy, row.priority)
+				miss("%s priority %q: got %s (%s) want %s", at, row.text, r.Priority, r.PriorityWhy, row.priority)
 			}
 		}
 		if row.location != "" {
 			ok := strings.Contains(r.Location, row.location)
 			s.location.add(ok)
 			if !ok {
-				miss("intake.tsv:%d location %q: got %q want %q", row.line, row.text, r.Location, row.location)
+				miss("%s location %q: got %q want %q", at, row.text, r.Location, row.location)
 			}
 		}
 	}
@@ -360,37 +383,47 @@ func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, 
 }
 
 func logScores(t *testing.T, title string, n int, s intakeScores) {
-	t.Logf("%s: %d sentences", title, n)
-	line := func(what string, r ratio) { t.Logf("  %-34s %3d/%3d = %5.1f %%", what, r.ok, r.n, r.pct()) }
-	line("system right (names/implies one)", s.system)
-	line("  of which confidently wrong", s.wrongSystem)
-	line("ambiguous asked correctly", s.ambiguous)
+	t.Logf("%s: %d lines", title, n)
+	line := func(what string, r ratio) { t.Logf("  %-36s %3d/%3d = %5.1f %%", what, r.ok, r.n, r.pct()) }
+	count := func(what string, k int) {
+		t.Logf("  %-36s %3d/%3d = %5.1f %%", what, k, s.reports, ratio{k, s.reports}.pct())
+	}
+	line("system right (all but small talk)", s.right)
+	t.Logf("  %-36s %3d", "reports naming one system", s.reports)
+	count("  hits (system right)", s.hits)
+	count("  wrong guesses (wrong system named)", s.wrong)
+	count("  questions asked (no system given)", s.asked)
+	line("unclear reports asked with choices", s.ambiguous)
+	t.Logf("  %-36s %3d", "  unclear reports guessed instead", s.ambiguousGuessed)
 	line("no-system left without a system", s.noSystem)
 	line("kind right", s.kind)
 	line("priority right", s.priority)
 	line("location hits", s.location)
 	line("small talk recognised", s.smallTalk)
-	t.Logf("  %-34s %3d", "small talk taken as FaultLike", s.smallTalkFaultLike)
+	t.Logf("  %-36s %3d", "small talk taken as a report", s.smallTalkFaultLike)
 }
 
-// TestLabelledSet runs every labelled sentence and reports the accuracy figures, for the
-// whole set and for the held-out part; it fails when system accuracy drops below 90 %
-// or any small talk looks like a fault.
+// Targets of issue 11 for TestLabelledSet.
+const (
+	tuningTarget  = 95.0 // % system right on intake.tsv, the set the recogniser was tuned on
+	heldOutTarget = 90.0 // % system right on intake_heldout.tsv, never tuned against
+)
+
+// TestLabelledSet runs every labelled sentence and reports the accuracy figures for the
+// tuning set and for the held-out set. It fails below the targets, when small talk could
+// become a ticket, or when an unclear report gets a guess instead of the numbered question.
 func TestLabelledSet(t *testing.T) {
 	c := defaultCatalog(t)
-	rows := readLabelled(t)
+	tuning := readLabelled(t, "testdata/intake.tsv")
+	heldOut := readLabelled(t, "testdata/intake_heldout.tsv")
 
-	// The set itself must stay broad enough to mean something.
+	// The sets must stay broad enough to mean something.
 	perSystem := map[string]int{}
 	classes := map[string]int{}
-	var holdout []labelled
-	for _, r := range rows {
+	for _, r := range tuning {
 		classes[r.class]++
 		if r.class == "report" {
 			perSystem[r.system]++
-		}
-		if r.holdout {
-			holdout = append(holdout, r)
 		}
 	}
 	for _, s := range c.Systems() {
@@ -398,21 +431,34 @@ func TestLabelledSet(t *testing.T) {
 			t.Errorf("labelled set has %d report(s) for %s, want at least 3", perSystem[s.Code], s.Code)
 		}
 	}
-	if len(rows) < 200 || classes["smalltalk"] < 25 || classes["nosystem"] < 15 {
-		t.Errorf("labelled set too small: %d rows, %v", len(rows), classes)
+	if len(tuning) < 200 || classes["smalltalk"] < 25 || classes["nosystem"] < 15 || len(heldOut) < 80 {
+		t.Errorf("labelled sets too small: %d tuning rows %v, %d held-out rows", len(tuning), classes, len(heldOut))
 	}
 
-	miss := func(format string, args ...any) {
-		if testing.Verbose() {
-			t.Logf("miss: "+format, args...)
+	for _, part := range []struct {
+		title  string
+		rows   []labelled
+		target float64
+	}{
+		{"tuning set (testdata/intake.tsv)", tuning, tuningTarget},
+		{"held-out set (testdata/intake_heldout.tsv, never tuned against)", heldOut, heldOutTarget},
+	} {
+		miss := func(format string, args ...any) {
+			if testing.Verbose() {
+				t.Logf("miss: "+format, args...)
+			}
 		}
-	}
-	all := scoreLabelled(t, c, rows, miss)
-	held := scoreLabelled(t, c, holdout, func(string, ...any) {})
-	logScores(t, "whole labelled set", len(rows), all)
-	logScores(t, "held-out part (never tuned against)", len(holdout), held)
-	if all.system.pct() < 90 {
-		t.Errorf("system accuracy %.1f %% is below 90 %%", all.system.pct())
+		s := scoreLabelled(t, c, part.rows, miss)
+		logScores(t, part.title, len(part.rows), s)
+		if s.right.pct() < part.target {
+			t.Errorf("%s: system right %.1f %%, below the target %.0f %%", part.title, s.right.pct(), part.target)
+		}
+		if s.smallTalkFaultLike > 0 {
+			t.Errorf("%s: %d small-talk lines would start a report", part.title, s.smallTalkFaultLike)
+		}
+		if s.ambiguousGuessed > 0 {
+			t.Errorf("%s: %d unclear reports got a guessed system instead of the numbered question", part.title, s.ambiguousGuessed)
+		}
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"opsbot/configs"
 
@@ -22,6 +24,12 @@ type System struct {
 	// longer offered to reporters. There is deliberately no GORM default, because GORM
 	// would then write true over an explicit false.
 	Active bool `gorm:"not null"`
+	// Hints are weak words: they point at this system only when nothing else in the
+	// message names one. They come from the catalog file and are not stored.
+	Hints []string `gorm:"-"`
+	// General marks an IT support category outside the contract's systems (终端电脑,
+	// 打印机/外设, 网络 …); it comes from the catalog file and is not stored.
+	General bool `gorm:"-"`
 }
 
 // Department is a department or place of the hospital that reporters name in chat.
@@ -43,7 +51,8 @@ type SystemMatch struct {
 func SystemsFromConfig(entries []configs.SystemEntry) []System {
 	out := make([]System, len(entries))
 	for i, e := range entries {
-		out[i] = System{Code: e.Code, Name: e.Name, Category: e.Category, Aliases: append([]string(nil), e.Aliases...), Active: true}
+		out[i] = System{Code: e.Code, Name: e.Name, Category: e.Category, Aliases: append([]string(nil), e.Aliases...),
+			Hints: append([]string(nil), e.Hints...), General: e.General, Active: true}
 	}
 	return out
 }
@@ -58,17 +67,25 @@ func DepartmentsFromConfig(entries []configs.DepartmentEntry) []Department {
 }
 
 // Catalog answers which system or department a word or a sentence means. It is built
-// once from the systems and departments and is read-only afterwards, so one Catalog
-// may serve every chat at once.
+// once from the systems and departments; afterwards only the learned aliases change,
+// swapped in whole by SetLearned, so one Catalog may serve every chat at once.
 type Catalog struct {
 	systems     []System
 	departments []Department
 	byCode      map[string]int   // folded code → index in systems
+	byName      map[string]int   // folded name → index in systems, for names kept out of free text
 	categories  map[string][]int // folded category code → active systems, in order
 	inherent    []ctxMask        // the context a system's name implies (门诊/住院/医技)
-	sysDict     *dict            // words → systems; department words block shorter aliases
-	depDict     *dict            // words → departments
-	places      *dict            // words that make up a location
+	base        *dict            // words → systems without learned aliases
+	words       atomic.Pointer[systemWords]
+	depDict     *dict // words → departments
+	places      *dict // words that make up a location
+}
+
+// systemWords is the dictionary the recogniser reads, with the learned aliases in it.
+type systemWords struct {
+	dict    *dict
+	learned map[string]string // folded phrase → code, as installed
 }
 
 // NewCatalog indexes systems and departments for matching. The slices are copied, so
@@ -79,22 +96,28 @@ func NewCatalog(systems []System, departments []Department) *Catalog {
 		systems:     append([]System(nil), systems...),
 		departments: append([]Department(nil), departments...),
 		byCode:      map[string]int{},
+		byName:      map[string]int{},
 		categories:  map[string][]int{},
 		inherent:    make([]ctxMask, len(systems)),
 	}
 	for i, s := range c.systems {
 		c.byCode[configs.FoldKey(s.Code)] = i
+		c.byName[configs.FoldKey(s.Name)] = i
 		c.inherent[i] = nameContext(s.Name)
 		if s.Active && s.Category != "" {
 			k := configs.FoldKey(s.Category)
 			c.categories[k] = append(c.categories[k], i)
 		}
 	}
-	c.sysDict = c.buildSystemDict()
-	c.depDict = c.buildDepartmentDict()
 	c.places = buildPlaceDict(c.departments)
+	c.base = c.buildSystemDict(nil)
+	c.words.Store(&systemWords{dict: c.base})
+	c.depDict = c.buildDepartmentDict()
 	return c
 }
+
+// sysDict is the current word dictionary, learned aliases included.
+func (c *Catalog) sysDict() *dict { return c.words.Load().dict }
 
 // System returns the system with the given code (case-insensitive).
 func (c *Catalog) System(code string) (System, bool) {
@@ -141,7 +164,10 @@ func (c *Catalog) Resolve(token string) []string {
 		}
 		return []string{c.systems[i].Code}
 	}
-	if t, ok := c.sysDict.lookup(key); ok && t.kind != termNeutral {
+	if i, ok := c.byName[key]; ok && c.systems[i].Active {
+		return []string{c.systems[i].Code}
+	}
+	if t, ok := c.sysDict().lookup(key); ok && t.kind != termNeutral {
 		return c.codes(t.owners)
 	}
 	ms := c.Match(token)
@@ -157,6 +183,225 @@ func (c *Catalog) Resolve(token string) []string {
 		out[i] = m.System.Code
 	}
 	return out
+}
+
+// Learned aliases: phrases engineers corrected with 改系统 (issue 11).
+const (
+	minLearnedRunes = 2  // one character says nothing ("卡", "票")
+	maxLearnedRunes = 12 // longer is a sentence, not a name; it would never recur
+)
+
+// SetLearned installs the learned aliases (phrase → system code), replacing the previous
+// set in one atomic swap, so concurrent Recognize calls see either the old or the new set
+// whole. A phrase is skipped when it is shorter than two or longer than twelve characters
+// once folded, all digits, a word the catalog already knows (a name, alias, hint, code,
+// category, department or place: a learned alias never overrides the catalog), a cue word
+// such as "打不开", or points at an unknown or inactive code. It returns how many were
+// installed.
+func (c *Catalog) SetLearned(phrases map[string]string) int {
+	learned := map[string]int{}
+	installed := map[string]string{}
+	for phrase, code := range phrases {
+		key := configs.FoldKey(phrase)
+		i, ok := c.byCode[configs.FoldKey(code)]
+		if !ok || !c.systems[i].Active || !c.learnable(key) {
+			continue
+		}
+		learned[key] = i
+		installed[key] = c.systems[i].Code
+	}
+	c.words.Store(&systemWords{dict: c.buildSystemDict(learned), learned: installed})
+	return len(installed)
+}
+
+// Learned returns the learned aliases in use (folded phrase → code).
+func (c *Catalog) Learned() map[string]string {
+	out := map[string]string{}
+	for k, v := range c.words.Load().learned {
+		out[k] = v
+	}
+	return out
+}
+
+// learnable reports whether a folded phrase may become a learned alias.
+func (c *Catalog) learnable(key string) bool {
+	n := utf8.RuneCountInString(key)
+	if n < minLearnedRunes || n > maxLearnedRunes || strings.Trim(key, "0123456789") == "" {
+		return false
+	}
+	if _, ok := c.base.lookup(key); ok {
+		return false
+	}
+	if _, ok := c.byCode[key]; ok {
+		return false
+	}
+	if _, ok := c.byName[key]; ok {
+		return false
+	}
+	if _, ok := c.categories[key]; ok {
+		return false
+	}
+	if _, ok := cueDict.lookup(key); ok {
+		return false
+	}
+	_, place := c.places.lookup(key)
+	return !place
+}
+
+// LearnablePhrase picks, from a report whose system was missed or misread, the phrase
+// worth learning once an engineer has said which system it meant. The rule: fold the
+// text, blank out every word that says nothing about which system (fault, priority and
+// small-talk cue words, places, departments, numbers with their units, and filler such
+// as 的/了/一下/老师/系统/电脑/打印), and take the longest run of characters left, cut to
+// twelve characters. A run shorter than two characters, or one the catalog already
+// knows, gives "" (nothing to learn). "呼叫器没声音" gives "呼叫器"; "3楼护士站的两定平台
+// 传不上去了" gives "两定平台".
+func (c *Catalog) LearnablePhrase(text string) string {
+	t := normalize(text)
+	s := t.compact
+	blank := make([]bool, len(s))
+	mark := func(d *dict) {
+		for _, h := range d.all(s, nil) {
+			if d == c.base && d.terms[h.term].kind != termNeutral {
+				continue
+			}
+			for i := h.start; i < h.end; i++ {
+				blank[i] = true
+			}
+		}
+	}
+	mark(cueDict)
+	mark(fillerDict)
+	mark(c.places)
+	mark(c.depDict)
+	mark(c.base) // department and neutral words only
+	for i, r := range s {
+		if isNumeral(r) && r != '一' && r != '两' {
+			blank[i] = true
+			if i+1 < len(s) {
+				if end, _, ok := longestAt(unitDict, s, i+1); ok {
+					for j := i + 1; j < end; j++ {
+						blank[j] = true
+					}
+				}
+			}
+		}
+	}
+	best, bestLen := 0, 0
+	for i := 0; i < len(s); {
+		if blank[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !blank[j] {
+			j++
+		}
+		if j-i > bestLen {
+			best, bestLen = i, j-i
+		}
+		i = j
+	}
+	if bestLen < minLearnedRunes {
+		return ""
+	}
+	phrase := string(s[best : best+min(bestLen, maxLearnedRunes)])
+	if !c.learnable(phrase) {
+		return ""
+	}
+	return phrase
+}
+
+// fillerWords say nothing about which system a report means; LearnablePhrase drops them.
+var fillerWords = []string{
+	"的", "了", "吗", "呢", "啊", "呀", "吧", "哦", "嘛", "啦", "么", "又", "也", "都", "就", "还", "在",
+	"我", "我们", "你", "你们", "他", "她", "它", "这", "那", "这个", "那个", "这边", "那边", "这里", "那里",
+	"一下", "下", "一直", "老是", "总是", "突然", "今天", "刚才", "现在", "早上", "上午", "下午", "晚上",
+	"老师", "师傅", "工程师", "信息科", "麻烦", "帮忙", "帮我", "看看", "看下", "看一下", "快来", "来一下",
+	"系统", "电脑", "打印", "页面", "界面", "提示", "显示", "病人", "患者", "点", "个", "用", "没有", "没",
+	"不", "有", "是", "说", "要", "给", "把", "被", "让", "和", "跟", "时候", "以后", "之后", "怎么",
+	"保存", "提交", "登录", "登陆", "打开", "进去", "进入", "上传", "下载", "查询", "扫描", "出来",
+}
+
+var fillerDict = func() *dict {
+	d := newDict()
+	for _, w := range fillerWords {
+		d.add(w, termAlias, -1)
+	}
+	return d
+}()
+
+// Nearest returns the names of up to n active systems closest to an unknown name, for
+// "未找到系统“xxx”，您是不是要找：…". Systems the name partly matches as free text
+// come first, then those sharing the most characters with a name, alias or code.
+func (c *Catalog) Nearest(name string, n int) []string {
+	key := configs.FoldKey(name)
+	if key == "" || n <= 0 {
+		return nil
+	}
+	type near struct {
+		i     int
+		score float64
+	}
+	best := map[int]float64{}
+	for _, m := range c.Match(name) {
+		i := c.byCode[configs.FoldKey(m.System.Code)]
+		best[i] = max(best[i], 1+float64(m.Score)/1000)
+	}
+	q := []rune(key)
+	for i, s := range c.systems {
+		if !s.Active {
+			continue
+		}
+		for _, w := range append([]string{s.Code, s.Name}, s.Aliases...) {
+			if sim := similarity(q, []rune(configs.FoldKey(w))); sim >= 0.4 {
+				best[i] = max(best[i], sim)
+			}
+		}
+	}
+	list := make([]near, 0, len(best))
+	for i, sc := range best {
+		list = append(list, near{i, sc})
+	}
+	slices.SortFunc(list, func(a, b near) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return a.i - b.i
+	})
+	out := make([]string, 0, n)
+	for _, x := range list[:min(n, len(list))] {
+		out = append(out, c.systems[x.i].Name)
+	}
+	return out
+}
+
+// similarity is 1 minus the edit distance over the longer length, so "医宝" is 0.5 from
+// "医保" and "挂浩系统" 0.75 from "挂号系统".
+func similarity(a, b []rune) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return 1 - float64(prev[len(b)])/float64(max(len(a), len(b)))
 }
 
 func (c *Catalog) codes(idx []int) []string {
@@ -184,13 +429,27 @@ const (
 	contextAdjust = 4  // a system whose name fits the sentence's context is preferred
 	extraHitBonus = 3  // each further word pointing at the same system
 	maxExtraHits  = 3
-	clearMargin   = 3 // the best must lead by this much to be "clearly meant"
-	maxCandidates = 4 // more than this and asking with a list is no help
+	clearMargin   = 3  // the best must lead by this much to be "clearly meant"
+	tieScore      = 20 // a place-only and a hint-only system asked about side by side
+	maxCandidates = 4  // more than this and asking with a list is no help
 )
 
-// match does the work of Match on a normalized text.
+// Evidence classes of system words (term.class in the system dictionary).
+const (
+	evidenceStrong uint8 = iota // names the system: an alias, a learned phrase
+	evidencePlace               // an alias that is also a place ("护士站", "收费处", "门诊药房")
+	evidenceHint                // a thing many systems run on ("电脑", "打印机", "门诊系统")
+)
+
+// match does the work of Match on a normalized text. Besides the scores it applies two
+// rules about weak words, so a place or a device never outvotes what the reporter says
+// is broken: a place-only system drops out when a general category (终端电脑, 网络 …) is
+// named outright ("3楼护士站电脑蓝屏了" is the desktop, not the nursing system); a hint
+// counts only when no system is named, and a hint against a place-only system is a tie
+// to ask about ("护士站电脑打不开": the nursing system or the desktop?).
 func (c *Catalog) match(t *text) []SystemMatch {
-	hits := c.sysDict.longest(t.compact)
+	d := c.sysDict()
+	hits := d.longest(t.compact)
 	if len(hits) == 0 {
 		return nil
 	}
@@ -198,14 +457,17 @@ func (c *Catalog) match(t *text) []SystemMatch {
 		best, count int
 		word        hit
 		last        int // 1 + index of the last hit counted, so one word counts once
+		evidence    [3]bool
 	}
 	per := make([]tally, len(c.systems))
 	for k, h := range hits {
+		tm := &d.terms[h.term]
 		add := func(i, score int) {
 			p := &per[i]
 			if !c.systems[i].Active {
 				return
 			}
+			p.evidence[tm.class] = true
 			if p.last != k+1 {
 				p.count, p.last = p.count+1, k+1
 			}
@@ -213,10 +475,9 @@ func (c *Catalog) match(t *text) []SystemMatch {
 				p.best, p.word = score, h
 			}
 		}
-		tm := &c.sysDict.terms[h.term]
 		base := 0
 		switch tm.kind {
-		case termAlias, termShared:
+		case termAlias, termShared, termHint, termLearned:
 			base = perRune * tm.runes
 		case termVariant, termQualified:
 			base = perRune*tm.runes - typoPenalty
@@ -243,9 +504,29 @@ func (c *Catalog) match(t *text) []SystemMatch {
 			}
 		}
 	}
+	var named, generalNamed, placeOnly, hintOnly bool
+	for i, p := range per {
+		switch {
+		case p.evidence[evidenceStrong]:
+			named = true
+			generalNamed = generalNamed || c.systems[i].General
+		case p.evidence[evidencePlace]:
+			placeOnly = true
+		case p.evidence[evidenceHint]:
+			hintOnly = true
+		}
+	}
+	tie := !named && placeOnly && hintOnly
 	var out []SystemMatch
 	for i, p := range per {
 		if p.count == 0 {
+			continue
+		}
+		strong, place := p.evidence[evidenceStrong], p.evidence[evidencePlace]
+		switch {
+		case !strong && place && generalNamed:
+			continue
+		case !strong && !place && (named || placeOnly && !tie):
 			continue
 		}
 		score := p.best + extraHitBonus*min(p.count-1, maxExtraHits)
@@ -255,6 +536,10 @@ func (c *Catalog) match(t *text) []SystemMatch {
 			} else {
 				score -= contextAdjust
 			}
+		}
+		if tie && !strong {
+			// A place against a device: neither outweighs the other.
+			score = tieScore
 		}
 		out = append(out, SystemMatch{System: c.systems[i], Word: t.typed(p.word), Score: score})
 	}
@@ -271,17 +556,22 @@ func topGroup(ms []SystemMatch) []SystemMatch {
 	return ms[:n]
 }
 
-// buildSystemDict indexes every word that can point at a system. Order matters: a real
-// name or alias is never displaced by a derived word.
-func (c *Catalog) buildSystemDict() *dict {
+// buildSystemDict indexes every word that can point at a system, then the learned
+// phrases (folded phrase → system index) that are not already words. Order matters: a
+// real name or alias is never displaced by a derived or a learned word.
+func (c *Catalog) buildSystemDict(learned map[string]int) *dict {
 	d := newDict()
 	for i, s := range c.systems {
 		if !s.Active {
 			continue
 		}
-		d.add(s.Name, termAlias, i)
+		if !slices.Contains(commonNames, s.Name) {
+			d.add(s.Name, termAlias, i)
+		}
 		for _, a := range s.Aliases {
-			d.add(a, termAlias, i)
+			if !slices.Contains(commonNames, a) {
+				d.add(a, termAlias, i)
+			}
 		}
 	}
 	// "门诊" glued in front of an alias is still that alias ("门诊输液室", "门诊收费窗口"),
@@ -346,9 +636,49 @@ func (c *Catalog) buildSystemDict() *dict {
 		d.addOwners(k, termCategory, c.categories[k])
 	}
 	addTypoVariants(d)
+	for i, s := range c.systems {
+		if !s.Active {
+			continue
+		}
+		for _, h := range s.Hints {
+			d.add(h, termHint, i)
+		}
+	}
+	// An alias that is also a place is weaker evidence than one that names the system.
+	for ti := range d.terms {
+		tm := &d.terms[ti]
+		switch {
+		case tm.kind == termHint:
+			tm.class = evidenceHint
+		case tm.kind <= termVariant && c.isPlace(tm.word):
+			tm.class = evidencePlace
+		}
+	}
+	words := make([]string, 0, len(learned))
+	for w := range learned {
+		words = append(words, w)
+	}
+	sort.Strings(words)
+	for _, w := range words {
+		if _, ok := d.lookup(w); !ok {
+			d.addOwners(w, termLearned, []int{learned[w]})
+		}
+	}
 	d.linkContexts()
 	return d
 }
+
+// isPlace reports whether a folded word is a place or a department on its own.
+func (c *Catalog) isPlace(w string) bool {
+	if t, ok := c.places.lookup(w); ok && t.class == placeStrong {
+		return true
+	}
+	return false
+}
+
+// commonNames are catalog words too common in chat to name a system inside a sentence
+// ("其他科室也这样"); they still work as an answer to "哪个系统？" through Resolve.
+var commonNames = []string{"其他", "其它"}
 
 // buildDepartmentDict indexes department names and aliases.
 func (c *Catalog) buildDepartmentDict() *dict {
@@ -392,6 +722,8 @@ const (
 	termShared                    // a bare word several systems share ("药房")
 	termCategory                  // a category code: one of its systems
 	termVariant                   // a typing slip of an alias
+	termHint                      // a weak word: counts only when nothing names a system
+	termLearned                   // a phrase learned from an engineer's correction
 	termNeutral                   // means no system; only blocks shorter words inside it
 )
 

@@ -21,11 +21,12 @@ var (
 	catalogErr  error
 )
 
-// defaultCatalog builds the catalog from the embedded default configuration once.
+// defaultCatalog builds the catalog (contract systems and general categories) from the
+// embedded default configuration once.
 func defaultCatalog(tb testing.TB) *Catalog {
 	tb.Helper()
 	catalogOnce.Do(func() {
-		systems, err := configs.LoadSystems("")
+		systems, err := configs.LoadCatalog("")
 		if err != nil {
 			catalogErr = err
 			return
@@ -105,7 +106,14 @@ func TestRecognizeKeyBehaviours(t *testing.T) {
 		{"都+fault is high", "门诊收费都用不了", "OPB", nil, KindFault, PriorityHigh, "", "", true, false},
 		{"偶尔 is low", "LIS偶尔有点卡", "LIS", nil, KindFault, PriorityLow, "", "", true, false},
 		{"不着急 is low, not 着急", "不着急，有空帮看下统计报表导出慢", "STAT", nil, KindFault, PriorityLow, "", "", true, false},
-		{"no system, fault word", "电脑开不了机", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"no system, fault word", "系统老是弹出错误", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"a desktop fault is the desktop category", "电脑开不了机", "PC", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"a place never decides against a named device fault", "3楼护士站电脑蓝屏了", "PC", nil, KindFault, PriorityMedium, "3楼护士站", "-", true, false},
+		{"a place against a device noun is asked", "护士站电脑打不开", "", []string{"NWS", "PC"}, KindFault, PriorityMedium, "护士站", "-", true, false},
+		{"a device noun yields to a system word", "收费处电脑报错 结算不了", "OPB", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"a printer fault beats the place", "收费处打印机卡纸了", "PRINTER", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"a printer noun with a system word", "门诊西药房打印机打不了处方清单", "OPH", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"其他 inside a sentence names nothing", "其他科室也打不开", "", nil, KindFault, PriorityMedium, "-", "-", true, false},
 		{"location with building and floor", "医生站病人列表刷新很慢，住院部3楼", "ICB", nil, KindFault, PriorityMedium, "住院部3楼", "-", true, false},
 		{"location prefers a number", "护士站电脑执行不了医嘱，3楼", "NWS", nil, KindFault, PriorityMedium, "3楼", "-", true, false},
 		{"bed number", "电子病例写好了保存不上，12床", "IEMR", nil, KindFault, PriorityMedium, "12床", "-", true, false},
@@ -439,12 +447,13 @@ func TestLabelledSet(t *testing.T) {
 		title  string
 		rows   []labelled
 		target float64
+		misses bool // held-out misses stay unprinted, so nobody tunes against them
 	}{
-		{"tuning set (testdata/intake.tsv)", tuning, tuningTarget},
-		{"held-out set (testdata/intake_heldout.tsv, never tuned against)", heldOut, heldOutTarget},
+		{"tuning set (testdata/intake.tsv)", tuning, tuningTarget, true},
+		{"held-out set (testdata/intake_heldout.tsv, never tuned against)", heldOut, heldOutTarget, false},
 	} {
 		miss := func(format string, args ...any) {
-			if testing.Verbose() {
+			if testing.Verbose() && part.misses {
 				t.Logf("miss: "+format, args...)
 			}
 		}

@@ -431,6 +431,7 @@ const (
 	maxExtraHits  = 3
 	clearMargin   = 3  // the best must lead by this much to be "clearly meant"
 	tieScore      = 20 // a place-only and a hint-only system asked about side by side
+	placePenalty  = 15 // a place-only system against one named outright
 	maxCandidates = 4  // more than this and asking with a list is no help
 )
 
@@ -516,7 +517,10 @@ func (c *Catalog) match(t *text) []SystemMatch {
 			hintOnly = true
 		}
 	}
-	tie := !named && placeOnly && hintOnly
+	// A place and a device noun tie, unless the fault is plainly in the software
+	// ("收费窗口的电脑提示数据库连接失败"): then the place's system is meant.
+	tie := !named && placeOnly && hintOnly && !t.software
+	hintsCount := !named && (!placeOnly || tie)
 	var out []SystemMatch
 	for i, p := range per {
 		if p.count == 0 {
@@ -526,10 +530,14 @@ func (c *Catalog) match(t *text) []SystemMatch {
 		switch {
 		case !strong && place && generalNamed:
 			continue
-		case !strong && !place && (named || placeOnly && !tie):
+		case !strong && !place && !hintsCount:
 			continue
 		}
 		score := p.best + extraHitBonus*min(p.count-1, maxExtraHits)
+		if !strong && named {
+			// Where it happened is not what broke: "血库发血以后护士站看不到".
+			score -= placePenalty
+		}
 		if t.ctx != 0 && c.inherent[i] != 0 {
 			if t.ctx&c.inherent[i] != 0 {
 				score += contextAdjust
@@ -673,8 +681,12 @@ func (c *Catalog) isPlace(w string) bool {
 	if t, ok := c.places.lookup(w); ok && t.class == placeStrong {
 		return true
 	}
-	return false
+	return slices.Contains(placeAliases, w)
 }
+
+// placeAliases are bare words people use for a room as often as for its system, but
+// which are not places the location reader should cut out ("药房" in "药房系统").
+var placeAliases = []string{"药房", "西药房", "中药房"}
 
 // commonNames are catalog words too common in chat to name a system inside a sentence
 // ("其他科室也这样"); they still work as an answer to "哪个系统？" through Resolve.
@@ -921,6 +933,7 @@ type text struct {
 	emoji    bool   // the message had emoji or [表情] codes
 	ctx      ctxMask
 	explicit ctxMask // contexts said outright (门诊, 住院), not just implied (病区)
+	software bool    // a word says the fault is in a program ("提示", "报错")
 }
 
 // normalize folds the message once for all the matchers.
@@ -958,6 +971,7 @@ func normalize(s string) text {
 		}
 	}
 	t.ctx, t.explicit = detectContext(t.compact)
+	t.software = len(softwareDict.all(t.compact, nil)) > 0
 	return t
 }
 

@@ -435,7 +435,8 @@ func TestLabelledSet(t *testing.T) {
 		}
 	}
 	for _, s := range c.Systems() {
-		if perSystem[s.Code] < 3 {
+		// 其他 is what an engineer files under, never what a reporter's words name.
+		if perSystem[s.Code] < 3 && s.Code != "OTHER" {
 			t.Errorf("labelled set has %d report(s) for %s, want at least 3", perSystem[s.Code], s.Code)
 		}
 	}

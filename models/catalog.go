@@ -244,6 +244,9 @@ func (c *Catalog) learnable(key string) bool {
 	if _, ok := cueDict.lookup(key); ok {
 		return false
 	}
+	if _, ok := fillerDict.lookup(key); ok {
+		return false
+	}
 	_, place := c.places.lookup(key)
 	return !place
 }
@@ -252,17 +255,30 @@ func (c *Catalog) learnable(key string) bool {
 // worth learning once an engineer has said which system it meant. The rule: fold the
 // text, blank out every word that says nothing about which system (fault, priority and
 // small-talk cue words, places, departments, numbers with their units, and filler such
-// as 的/了/一下/老师/系统/电脑/打印), and take the longest run of characters left, cut to
-// twelve characters. A run shorter than two characters, or one the catalog already
-// knows, gives "" (nothing to learn). "呼叫器没声音" gives "呼叫器"; "3楼护士站的两定平台
-// 传不上去了" gives "两定平台".
+// as 的/了/一下/老师/系统/电脑/报修, though filler never cuts into a word the catalog
+// knows), and take the longest run of characters left, cut to twelve characters. A run
+// shorter than two characters, or one SetLearned would refuse (a catalog word, a cue or
+// filler word), gives "" (nothing to learn). "5病区叫床铃不响了" gives "叫床铃";
+// "挂号机打不了票", misread as 挂号, gives "挂号机".
 func (c *Catalog) LearnablePhrase(text string) string {
 	t := normalize(text)
 	s := t.compact
 	blank := make([]bool, len(s))
+	// Filler never cuts into a word the catalog knows ("设备" in "设备报修").
+	known := make([]bool, len(s))
+	for _, h := range c.base.longest(s) {
+		if c.base.terms[h.term].kind != termNeutral {
+			for i := h.start; i < h.end; i++ {
+				known[i] = true
+			}
+		}
+	}
 	mark := func(d *dict) {
 		for _, h := range d.all(s, nil) {
 			if d == c.base && d.terms[h.term].kind != termNeutral {
+				continue
+			}
+			if d == fillerDict && slices.Contains(known[h.start:h.end], true) {
 				continue
 			}
 			for i := h.start; i < h.end; i++ {
@@ -321,6 +337,7 @@ var fillerWords = []string{
 	"系统", "电脑", "打印", "页面", "界面", "提示", "显示", "病人", "患者", "点", "个", "用", "没有", "没",
 	"不", "有", "是", "说", "要", "给", "把", "被", "让", "和", "跟", "时候", "以后", "之后", "怎么",
 	"保存", "提交", "登录", "登陆", "打开", "进去", "进入", "上传", "下载", "查询", "扫描", "出来",
+	"机器", "设备", "东西", "软件", "程序", "问题", "情况", "报修", "报障", "维修", "修一下", "处理",
 }
 
 var fillerDict = func() *dict {
@@ -348,13 +365,19 @@ func (c *Catalog) Nearest(name string, n int) []string {
 		i := c.byCode[configs.FoldKey(m.System.Code)]
 		best[i] = max(best[i], 1+float64(m.Score)/1000)
 	}
-	q := []rune(key)
+	q := []rune(trimGeneric(key))
+	// Half the characters of a Chinese name say a lot; half the letters of a short
+	// code ("pacs" and "peis") say little.
+	threshold := 0.5
+	if strings.IndexFunc(key, func(r rune) bool { return r > unicode.MaxASCII }) < 0 {
+		threshold = 0.6
+	}
 	for i, s := range c.systems {
 		if !s.Active {
 			continue
 		}
 		for _, w := range append([]string{s.Code, s.Name}, s.Aliases...) {
-			if sim := similarity(q, []rune(configs.FoldKey(w))); sim >= 0.4 {
+			if sim := similarity(q, []rune(trimGeneric(configs.FoldKey(w)))); sim >= threshold {
 				best[i] = max(best[i], sim)
 			}
 		}
@@ -379,29 +402,44 @@ func (c *Catalog) Nearest(name string, n int) []string {
 	return out
 }
 
-// similarity is 1 minus the edit distance over the longer length, so "医宝" is 0.5 from
-// "医保" and "挂浩系统" 0.75 from "挂号系统".
+// trimGeneric drops a trailing word that every system name may carry ("系统", "管理"),
+// so "lsi系统" is compared as "lsi"; a word that is nothing else is kept.
+func trimGeneric(w string) string {
+	for _, suffix := range []string{"管理系统", "系统", "管理", "模块", "软件"} {
+		if rest, ok := strings.CutSuffix(w, suffix); ok && utf8.RuneCountInString(rest) >= 2 {
+			return rest
+		}
+	}
+	return w
+}
+
+// similarity is 1 minus the edit distance (a swap of two neighbours counts as one
+// edit) over the longer length, so "医宝" is 0.5 from "医保" and "lsi" 0.67 from "lis".
 func similarity(a, b []rune) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return 1 - float64(prev[len(b)])/float64(max(len(a), len(b)))
+	return 1 - float64(d[len(a)][len(b)])/float64(max(len(a), len(b)))
 }
 
 func (c *Catalog) codes(idx []int) []string {

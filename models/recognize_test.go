@@ -521,3 +521,151 @@ func FuzzRecognize(f *testing.F) {
 		}
 	})
 }
+
+// learnedCatalog is a fresh catalog, so learned aliases of one test do not leak into
+// the shared default one.
+func learnedCatalog(t *testing.T) *Catalog {
+	t.Helper()
+	systems, err := configs.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := configs.LoadDepartments("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewCatalog(SystemsFromConfig(systems), DepartmentsFromConfig(deps))
+}
+
+func TestLearnedAliasIsRecognisedNextTime(t *testing.T) {
+	c := learnedCatalog(t)
+	if r := c.Recognize("5病区叫床铃不响了"); r.System != nil {
+		t.Fatalf("before learning: System = %s, want none", r.System.Code)
+	}
+	if n := c.SetLearned(map[string]string{"叫床铃": "nws"}); n != 1 {
+		t.Fatalf("SetLearned installed %d, want 1", n)
+	}
+	if got := code(c.Recognize("5病区叫床铃不响了").System); got != "NWS" {
+		t.Errorf("after learning: System = %q, want NWS", got)
+	}
+	// Installing a new set replaces the old one whole.
+	c.SetLearned(map[string]string{"自助发票机": "OPB"})
+	if r := c.Recognize("叫床铃不响了"); r.System != nil {
+		t.Errorf("a removed learned alias still recognised: %s", r.System.Code)
+	}
+	if got := code(c.Recognize("自助发票机没反应").System); got != "OPB" {
+		t.Errorf("System = %q, want OPB", got)
+	}
+	if got := c.Learned(); !reflect.DeepEqual(got, map[string]string{"自助发票机": "OPB"}) {
+		t.Errorf("Learned() = %v", got)
+	}
+}
+
+func TestLearnedAliasNeverOverridesTheCatalog(t *testing.T) {
+	c := learnedCatalog(t)
+	n := c.SetLearned(map[string]string{
+		"挂号":    "OPB", // a catalog alias keeps its system
+		"门急诊收费": "REG", // a catalog name too
+		"LIS":   "REG", // a code
+		"HIS":   "LIS", // a category
+		"电脑":    "OCB", // a hint
+		"检验科":   "LIS", // a department
+		"打不开":   "REG", // a fault word
+		"卡":     "REG", // too short
+		"":      "REG",
+		"  ":    "REG",
+		"123":   "REG",  // digits only
+		"叫床铃":   "NOPE", // unknown code
+		"一段很长很长很长很长的话不像名字": "REG", // a sentence, not a name
+	})
+	if n != 0 {
+		t.Errorf("SetLearned installed %d phrases (%v), want 0", n, c.Learned())
+	}
+	for text, want := range map[string]string{"挂号打不开": "REG", "门急诊收费卡了": "OPB", "电脑蓝屏": "PC"} {
+		if got := code(c.Recognize(text).System); got != want {
+			t.Errorf("%s: System = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestLearnedAliasesSwapWhileRecognising(t *testing.T) {
+	c := learnedCatalog(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				// Either set holds 叫床铃 → NWS; a reader must never see a half-built one.
+				if got := code(c.Recognize("叫床铃不响").System); got != "" && got != "NWS" {
+					t.Errorf("System = %q mid-swap", got)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		c.SetLearned(map[string]string{"叫床铃": "NWS", "自助发票机": "OPB"})
+		c.SetLearned(map[string]string{"叫床铃": "NWS"})
+	}
+	wg.Wait()
+}
+
+func TestLearnablePhrase(t *testing.T) {
+	c := learnedCatalog(t)
+	for text, want := range map[string]string{
+		"5病区叫床铃不响了":         "叫床铃",
+		"老师，3楼护士站的叫床铃又没声音了": "叫床铃",
+		"自助发票机打不出来":         "自助发票机",
+		"门诊大厅的排队机一直黑屏":      "排队机",
+		"电脑蓝屏了":             "", // only cue and filler words: nothing to learn
+		"挂号打不开":             "", // the catalog already knows 挂号
+		"谢谢":                "",
+		"机器坏了":              "",    // one character left
+		"挂号机打不了票":           "挂号机", // misread as 挂号: the longer phrase is worth learning
+		"设备报修进不去":           "",    // filler does not cut into 设备报修, which is known
+		"报修一下":              "",
+	} {
+		if got := c.LearnablePhrase(text); got != want {
+			t.Errorf("LearnablePhrase(%q) = %q, want %q", text, got, want)
+		}
+	}
+	// What LearnablePhrase picks, SetLearned accepts.
+	if p := c.LearnablePhrase("叫床铃不响"); c.SetLearned(map[string]string{p: "NWS"}) != 1 {
+		t.Errorf("phrase %q was not learnable", p)
+	}
+}
+
+func TestNearest(t *testing.T) {
+	c := learnedCatalog(t)
+	tests := []struct {
+		name  string
+		first string
+	}{
+		{"挂浩系统", "门急诊挂号"},
+		{"医宝", "医疗保险接口"},
+		{"检验系", "检验信息系统"},
+		{"住院药房系", "住院药房管理"},
+		{"lsi系统", "检验信息系统"},
+		{"打印外设", "打印机/外设"},
+	}
+	for _, tt := range tests {
+		got := c.Nearest(tt.name, 3)
+		if len(got) == 0 || len(got) > 3 || got[0] != tt.first {
+			t.Errorf("Nearest(%q) = %v, want %s first, at most 3", tt.name, got, tt.first)
+		}
+		seen := map[string]bool{}
+		for _, name := range got {
+			if seen[name] {
+				t.Errorf("Nearest(%q) = %v names %s twice", tt.name, got, name)
+			}
+			seen[name] = true
+		}
+	}
+	if got := c.Nearest("量子纠缠", 3); len(got) != 0 {
+		t.Errorf("Nearest(unrelated) = %v, want none", got)
+	}
+	if got := c.Nearest("", 3); got != nil {
+		t.Errorf("Nearest(\"\") = %v", got)
+	}
+}

@@ -45,6 +45,9 @@ type SystemMatch struct {
 	System System
 	Word   string // the matching word as the reporter typed it
 	Score  int
+	// hintOnly is set when only hints point at the system ("电脑"): not enough to make
+	// a chat message a report without a fault word.
+	hintOnly bool
 }
 
 // SystemsFromConfig turns catalog entries into active systems, keeping their order.
@@ -73,7 +76,7 @@ type Catalog struct {
 	systems     []System
 	departments []Department
 	byCode      map[string]int   // folded code → index in systems
-	byName      map[string]int   // folded name → index in systems, for names kept out of free text
+	byName      map[string]int   // folded name or common-word alias → index, for words kept out of free text
 	categories  map[string][]int // folded category code → active systems, in order
 	inherent    []ctxMask        // the context a system's name implies (门诊/住院/医技)
 	base        *dict            // words → systems without learned aliases
@@ -103,6 +106,11 @@ func NewCatalog(systems []System, departments []Department) *Catalog {
 	for i, s := range c.systems {
 		c.byCode[configs.FoldKey(s.Code)] = i
 		c.byName[configs.FoldKey(s.Name)] = i
+		for _, a := range s.Aliases {
+			if slices.Contains(commonNames, a) {
+				c.byName[configs.FoldKey(a)] = i
+			}
+		}
 		c.inherent[i] = nameContext(s.Name)
 		if s.Active && s.Category != "" {
 			k := configs.FoldKey(s.Category)
@@ -587,7 +595,7 @@ func (c *Catalog) match(t *text) []SystemMatch {
 			// A place against a device: neither outweighs the other.
 			score = tieScore
 		}
-		out = append(out, SystemMatch{System: c.systems[i], Word: t.typed(p.word), Score: score})
+		out = append(out, SystemMatch{System: c.systems[i], Word: t.typed(p.word), Score: score, hintOnly: !strong && !place})
 	}
 	slices.SortStableFunc(out, func(a, b SystemMatch) int { return b.Score - a.Score })
 	return out

@@ -27,6 +27,12 @@ func (c *Catalog) Recognize(msg string) Recognition {
 	var r Recognition
 
 	ms := c.match(&t)
+	cues := readCues(&t)
+	// "好的，我重启下电脑试试" mentions a computer but reports nothing: a hint alone
+	// needs a fault or a kind word beside it.
+	if !cues.fault && !cues.kindWord && !slices.ContainsFunc(ms, func(m SystemMatch) bool { return !m.hintOnly }) {
+		ms = nil
+	}
 	if len(ms) > 0 {
 		group := topGroup(ms)
 		switch {
@@ -41,7 +47,6 @@ func (c *Catalog) Recognize(msg string) Recognition {
 		}
 	}
 
-	cues := readCues(&t)
 	r.FaultLike = len(ms) > 0 || cues.fault
 	r.Kind, r.Priority, r.PriorityWhy = cues.verdict()
 	r.Location = c.location(&t)
@@ -102,6 +107,8 @@ var cueWords = []struct {
 	{"怎么突然", cueFault}, {"为什么", cueFault}, {"为啥", cueFault}, {"什么情况", cueFault},
 	{"啥情况", cueFault}, {"出问题", cueFault}, {"有问题", cueFault}, {"没声音", cueFault},
 	{"没声", cueFault}, {"不响", cueFault}, {"没到账", cueFault}, {"不亮", cueFault},
+	{"一闪一闪", cueFault}, {"闪烁", cueFault}, {"空的", cueFault}, {"一道一道", cueFault},
+	{"条纹", cueFault}, {"模糊", cueFault}, {"兰屏", cueFault}, {"不正常", cueFault}, {"失灵", cueFault},
 
 	// Impact: how many people or how critical a place is waiting on it.
 	{"全院", cueHigh}, {"所有", cueHigh}, {"全部", cueHigh}, {"整个", cueHigh}, {"全都", cueHigh},
@@ -323,6 +330,7 @@ var typoVariants = []struct {
 	{"微信", "威信", false},
 	{"医嘱", "医属", true},
 	{"医保", "医宝", true},
+	{"蓝屏", "兰屏", true},
 	{"医嘱", "医瞩", true},
 	{"处方", "处放", true},
 	{"病案", "病按", true},

@@ -669,3 +669,42 @@ func TestNearest(t *testing.T) {
 		t.Errorf("Nearest(\"\") = %v", got)
 	}
 }
+
+func TestGeneralCategories(t *testing.T) {
+	c := defaultCatalog(t)
+	want := map[string]string{"PC": "终端电脑", "PRINTER": "打印机/外设", "NETWORK": "网络", "ACCOUNT": "账号与权限", "OTHER": "其他"}
+	for code, name := range want {
+		s, ok := c.System(code)
+		if !ok || s.Name != name || !s.General || s.Category != "GEN" {
+			t.Errorf("System(%s) = %+v, %v; want %s in category GEN", code, s, ok, name)
+		}
+	}
+	if got := c.Resolve("GEN"); !slices.Equal(got, []string{"PC", "PRINTER", "NETWORK", "ACCOUNT", "OTHER"}) {
+		t.Errorf("Resolve(GEN) = %v, want the five general categories", got)
+	}
+	for answer, code := range map[string]string{"其他": "OTHER", "其它": "OTHER", "打印机/外设": "PRINTER", "电脑": "PC", "网络": "NETWORK"} {
+		if got := c.Resolve(answer); !slices.Equal(got, []string{code}) {
+			t.Errorf("Resolve(%q) = %v, want [%s]", answer, got, code)
+		}
+	}
+	if s, _ := c.System("REG"); s.General {
+		t.Error("a contract system is marked General")
+	}
+	// The contract's list alone is still the tender's 48.
+	contract, err := configs.LoadSystems("")
+	if err != nil || len(contract) != 48 {
+		t.Errorf("LoadSystems: %d systems, %v; want the 48 of the tender", len(contract), err)
+	}
+}
+
+func TestHintsAloneAreNotAReport(t *testing.T) {
+	c := defaultCatalog(t)
+	for _, text := range []string{"好的我重启下电脑试试", "网好了，谢谢", "电脑"} {
+		if r := c.Recognize(text); r.System != nil || r.FaultLike {
+			t.Errorf("%s: System %s FaultLike %v, want no report", text, code(r.System), r.FaultLike)
+		}
+	}
+	if got := code(c.Recognize("电脑打不开了").System); got != "PC" {
+		t.Errorf("电脑打不开了: System = %q, want PC", got)
+	}
+}

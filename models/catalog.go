@@ -488,12 +488,14 @@ const (
 	evidenceHint                // a thing many systems run on ("电脑", "打印机", "门诊系统")
 )
 
-// match does the work of Match on a normalized text. Besides the scores it applies two
+// match does the work of Match on a normalized text. Besides the scores it applies
 // rules about weak words, so a place or a device never outvotes what the reporter says
 // is broken: a place-only system drops out when a general category (终端电脑, 网络 …) is
-// named outright ("3楼护士站电脑蓝屏了" is the desktop, not the nursing system); a hint
-// counts only when no system is named, and a hint against a place-only system is a tie
-// to ask about ("护士站电脑打不开": the nursing system or the desktop?).
+// named outright ("3楼护士站电脑蓝屏了" is the desktop, not the nursing system) and
+// loses placePenalty against any other system named outright; a hint counts only when
+// no system is named, and a hint against a place-only system is a tie to ask about
+// ("护士站电脑打不开": the nursing system or the desktop?) unless the fault is plainly
+// in the software.
 func (c *Catalog) match(t *text) []SystemMatch {
 	d := c.sysDict()
 	hits := d.longest(t.compact)

@@ -22,12 +22,19 @@ var (
 	defaultDepartments []byte
 )
 
-// SystemEntry is one hospital system of the contract as written in systems.yaml.
+// SystemEntry is one hospital system of the contract, or one general category of IT
+// support (desktops, printers, network …), as written in systems.yaml.
 type SystemEntry struct {
 	Code     string   `yaml:"code"`
 	Name     string   `yaml:"name"`
 	Category string   `yaml:"category"`
 	Aliases  []string `yaml:"aliases"`
+	// Hints are words that point at this entry only when nothing else in a message
+	// names a system ("电脑" in "电脑打不开", but not in "电脑上收费结算不了").
+	Hints []string `yaml:"hints"`
+	// General is true for an entry of the `general:` list: an IT support category
+	// outside the contract's 48 systems.
+	General bool `yaml:"-"`
 }
 
 // DepartmentEntry is one department or place as written in departments.yaml.
@@ -37,26 +44,54 @@ type DepartmentEntry struct {
 	Location string   `yaml:"location"`
 }
 
-// LoadSystems reads the system catalog from path, or the embedded default when path is "".
+// LoadSystems reads the contract's systems (the `systems:` list) from path, or the
+// embedded default when path is "". The `general:` categories are checked too, so one
+// word never means two entries, but only LoadCatalog returns them.
 func LoadSystems(path string) ([]SystemEntry, error) {
-	name, data, err := readCatalog(path, "systems.yaml", defaultSystems)
+	systems, _, err := loadSystemFile(path)
+	return systems, err
+}
+
+// LoadCatalog reads everything a ticket may name: the contract's systems followed by
+// the general IT categories (终端电脑, 打印机/外设, 网络, 账号与权限, 其他), from path or
+// the embedded default when path is "".
+func LoadCatalog(path string) ([]SystemEntry, error) {
+	systems, general, err := loadSystemFile(path)
 	if err != nil {
 		return nil, err
+	}
+	return append(systems, general...), nil
+}
+
+// loadSystemFile decodes and checks both lists of a systems file.
+func loadSystemFile(path string) (systems, general []SystemEntry, err error) {
+	name, data, err := readCatalog(path, "systems.yaml", defaultSystems)
+	if err != nil {
+		return nil, nil, err
 	}
 	var doc struct {
 		Systems []SystemEntry `yaml:"systems"`
+		General []SystemEntry `yaml:"general"`
 	}
 	items, err := decodeList(name, data, "systems", &doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(doc.Systems) == 0 {
-		return nil, fmt.Errorf("%s: no systems listed under \"systems:\"", name)
+		return nil, nil, fmt.Errorf("%s: no systems listed under \"systems:\"", name)
 	}
-	if err := checkSystems(name, doc.Systems, items); err != nil {
-		return nil, err
+	generalItems, err := decodeList(name, data, "general", nil)
+	if err != nil {
+		return nil, nil, err
 	}
-	return doc.Systems, nil
+	for i := range doc.General {
+		doc.General[i].General = true
+	}
+	all := append(append([]SystemEntry(nil), doc.Systems...), doc.General...)
+	if err := checkSystems(name, all, append(append([]*yaml.Node(nil), items...), generalItems...)); err != nil {
+		return nil, nil, err
+	}
+	return doc.Systems, doc.General, nil
 }
 
 // LoadDepartments reads the department dictionary from path, or the embedded default when
@@ -95,6 +130,9 @@ func readCatalog(path, base string, embedded []byte) (string, []byte, error) {
 // under key, because the semantic checks must point at lines and a decoded struct has
 // forgotten them.
 func decodeList(name string, data []byte, key string, doc any) ([]*yaml.Node, error) {
+	if doc == nil {
+		return listNodes(name, data, key)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(doc); err != nil {
@@ -109,6 +147,11 @@ func decodeList(name string, data []byte, key string, doc any) ([]*yaml.Node, er
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	return listNodes(name, data, key)
+}
+
+// listNodes returns the YAML nodes of the list under key ("" when there is none).
+func listNodes(name string, data []byte, key string) ([]*yaml.Node, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -137,8 +180,12 @@ func field(item *yaml.Node, key string) *yaml.Node {
 }
 
 // aliasNode returns the node of the j-th alias of an entry, falling back to the entry.
-func aliasNode(item *yaml.Node, j int) *yaml.Node {
-	list := field(item, "aliases")
+func aliasNode(item *yaml.Node, j int) *yaml.Node { return listItem(item, "aliases", j) }
+
+// listItem returns the node of the j-th element of the list under key, falling back to
+// the entry.
+func listItem(item *yaml.Node, key string, j int) *yaml.Node {
+	list := field(item, key)
 	if list.Kind == yaml.SequenceNode && j < len(list.Content) {
 		return list.Content[j]
 	}
@@ -230,7 +277,12 @@ func checkSystems(name string, systems []SystemEntry, items []*yaml.Node) error 
 			if FoldKey(a) == FoldKey(s.Code) {
 				continue
 			}
-			if err := claim(aliasNode(item, j), a, s.Code, "alias"); err != nil {
+			if err := claim(listItem(item, "aliases", j), a, s.Code, "alias"); err != nil {
+				return err
+			}
+		}
+		for j, h := range s.Hints {
+			if err := claim(listItem(item, "hints", j), h, s.Code, "hint"); err != nil {
 				return err
 			}
 		}

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"opsbot/configs"
 
@@ -22,6 +24,12 @@ type System struct {
 	// longer offered to reporters. There is deliberately no GORM default, because GORM
 	// would then write true over an explicit false.
 	Active bool `gorm:"not null"`
+	// Hints are weak words: they point at this system only when nothing else in the
+	// message names one. They come from the catalog file and are not stored.
+	Hints []string `gorm:"-"`
+	// General marks an IT support category outside the contract's systems (终端电脑,
+	// 打印机/外设, 网络 …); it comes from the catalog file and is not stored.
+	General bool `gorm:"-"`
 }
 
 // Department is a department or place of the hospital that reporters name in chat.
@@ -37,13 +45,17 @@ type SystemMatch struct {
 	System System
 	Word   string // the matching word as the reporter typed it
 	Score  int
+	// hintOnly is set when only hints point at the system ("电脑"): not enough to make
+	// a chat message a report without a fault word.
+	hintOnly bool
 }
 
 // SystemsFromConfig turns catalog entries into active systems, keeping their order.
 func SystemsFromConfig(entries []configs.SystemEntry) []System {
 	out := make([]System, len(entries))
 	for i, e := range entries {
-		out[i] = System{Code: e.Code, Name: e.Name, Category: e.Category, Aliases: append([]string(nil), e.Aliases...), Active: true}
+		out[i] = System{Code: e.Code, Name: e.Name, Category: e.Category, Aliases: append([]string(nil), e.Aliases...),
+			Hints: append([]string(nil), e.Hints...), General: e.General, Active: true}
 	}
 	return out
 }
@@ -58,17 +70,25 @@ func DepartmentsFromConfig(entries []configs.DepartmentEntry) []Department {
 }
 
 // Catalog answers which system or department a word or a sentence means. It is built
-// once from the systems and departments and is read-only afterwards, so one Catalog
-// may serve every chat at once.
+// once from the systems and departments; afterwards only the learned aliases change,
+// swapped in whole by SetLearned, so one Catalog may serve every chat at once.
 type Catalog struct {
 	systems     []System
 	departments []Department
 	byCode      map[string]int   // folded code → index in systems
+	byName      map[string]int   // folded name or common-word alias → index, for words kept out of free text
 	categories  map[string][]int // folded category code → active systems, in order
 	inherent    []ctxMask        // the context a system's name implies (门诊/住院/医技)
-	sysDict     *dict            // words → systems; department words block shorter aliases
-	depDict     *dict            // words → departments
-	places      *dict            // words that make up a location
+	base        *dict            // words → systems without learned aliases
+	words       atomic.Pointer[systemWords]
+	depDict     *dict // words → departments
+	places      *dict // words that make up a location
+}
+
+// systemWords is the dictionary the recogniser reads, with the learned aliases in it.
+type systemWords struct {
+	dict    *dict
+	learned map[string]string // folded phrase → code, as installed
 }
 
 // NewCatalog indexes systems and departments for matching. The slices are copied, so
@@ -79,22 +99,33 @@ func NewCatalog(systems []System, departments []Department) *Catalog {
 		systems:     append([]System(nil), systems...),
 		departments: append([]Department(nil), departments...),
 		byCode:      map[string]int{},
+		byName:      map[string]int{},
 		categories:  map[string][]int{},
 		inherent:    make([]ctxMask, len(systems)),
 	}
 	for i, s := range c.systems {
 		c.byCode[configs.FoldKey(s.Code)] = i
+		c.byName[configs.FoldKey(s.Name)] = i
+		for _, a := range s.Aliases {
+			if slices.Contains(commonNames, a) {
+				c.byName[configs.FoldKey(a)] = i
+			}
+		}
 		c.inherent[i] = nameContext(s.Name)
 		if s.Active && s.Category != "" {
 			k := configs.FoldKey(s.Category)
 			c.categories[k] = append(c.categories[k], i)
 		}
 	}
-	c.sysDict = c.buildSystemDict()
-	c.depDict = c.buildDepartmentDict()
 	c.places = buildPlaceDict(c.departments)
+	c.base = c.buildSystemDict(nil)
+	c.words.Store(&systemWords{dict: c.base})
+	c.depDict = c.buildDepartmentDict()
 	return c
 }
+
+// sysDict is the current word dictionary, learned aliases included.
+func (c *Catalog) sysDict() *dict { return c.words.Load().dict }
 
 // System returns the system with the given code (case-insensitive).
 func (c *Catalog) System(code string) (System, bool) {
@@ -141,7 +172,10 @@ func (c *Catalog) Resolve(token string) []string {
 		}
 		return []string{c.systems[i].Code}
 	}
-	if t, ok := c.sysDict.lookup(key); ok && t.kind != termNeutral {
+	if i, ok := c.byName[key]; ok && c.systems[i].Active {
+		return []string{c.systems[i].Code}
+	}
+	if t, ok := c.sysDict().lookup(key); ok && t.kind != termNeutral {
 		return c.codes(t.owners)
 	}
 	ms := c.Match(token)
@@ -157,6 +191,263 @@ func (c *Catalog) Resolve(token string) []string {
 		out[i] = m.System.Code
 	}
 	return out
+}
+
+// Learned aliases: phrases engineers corrected with 改系统 (issue 11).
+const (
+	minLearnedRunes = 2  // one character says nothing ("卡", "票")
+	maxLearnedRunes = 12 // longer is a sentence, not a name; it would never recur
+)
+
+// SetLearned installs the learned aliases (phrase → system code), replacing the previous
+// set in one atomic swap, so concurrent Recognize calls see either the old or the new set
+// whole. A phrase is skipped when it is shorter than two or longer than twelve characters
+// once folded, all digits, a word the catalog already knows (a name, alias, hint, code,
+// category, department or place: a learned alias never overrides the catalog), a cue word
+// such as "打不开", or points at an unknown or inactive code. It returns how many were
+// installed.
+func (c *Catalog) SetLearned(phrases map[string]string) int {
+	learned := map[string]int{}
+	installed := map[string]string{}
+	for phrase, code := range phrases {
+		key := configs.FoldKey(phrase)
+		i, ok := c.byCode[configs.FoldKey(code)]
+		if !ok || !c.systems[i].Active || !c.learnable(key) {
+			continue
+		}
+		learned[key] = i
+		installed[key] = c.systems[i].Code
+	}
+	c.words.Store(&systemWords{dict: c.buildSystemDict(learned), learned: installed})
+	return len(installed)
+}
+
+// Learned returns the learned aliases in use (folded phrase → code).
+func (c *Catalog) Learned() map[string]string {
+	out := map[string]string{}
+	for k, v := range c.words.Load().learned {
+		out[k] = v
+	}
+	return out
+}
+
+// learnable reports whether a folded phrase may become a learned alias.
+func (c *Catalog) learnable(key string) bool {
+	n := utf8.RuneCountInString(key)
+	if n < minLearnedRunes || n > maxLearnedRunes || strings.Trim(key, "0123456789") == "" {
+		return false
+	}
+	if _, ok := c.base.lookup(key); ok {
+		return false
+	}
+	if _, ok := c.byCode[key]; ok {
+		return false
+	}
+	if _, ok := c.byName[key]; ok {
+		return false
+	}
+	if _, ok := c.categories[key]; ok {
+		return false
+	}
+	if _, ok := cueDict.lookup(key); ok {
+		return false
+	}
+	if _, ok := fillerDict.lookup(key); ok {
+		return false
+	}
+	_, place := c.places.lookup(key)
+	return !place
+}
+
+// LearnablePhrase picks, from a report whose system was missed or misread, the phrase
+// worth learning once an engineer has said which system it meant. The rule: fold the
+// text, blank out every word that says nothing about which system (fault, priority and
+// small-talk cue words, places, departments, numbers with their units, and filler such
+// as 的/了/一下/老师/系统/电脑/报修, though filler never cuts into a word the catalog
+// knows), and take the longest run of characters left, cut to twelve characters. A run
+// shorter than two characters, or one SetLearned would refuse (a catalog word, a cue or
+// filler word), gives "" (nothing to learn). "5病区叫床铃不响了" gives "叫床铃";
+// "挂号机打不了票", misread as 挂号, gives "挂号机".
+func (c *Catalog) LearnablePhrase(text string) string {
+	t := normalize(text)
+	s := t.compact
+	blank := make([]bool, len(s))
+	// Filler never cuts into a word the catalog knows ("设备" in "设备报修").
+	known := make([]bool, len(s))
+	for _, h := range c.base.longest(s) {
+		if c.base.terms[h.term].kind != termNeutral {
+			for i := h.start; i < h.end; i++ {
+				known[i] = true
+			}
+		}
+	}
+	mark := func(d *dict) {
+		for _, h := range d.all(s, nil) {
+			if d == c.base && d.terms[h.term].kind != termNeutral {
+				continue
+			}
+			if d == fillerDict && slices.Contains(known[h.start:h.end], true) {
+				continue
+			}
+			for i := h.start; i < h.end; i++ {
+				blank[i] = true
+			}
+		}
+	}
+	mark(cueDict)
+	mark(fillerDict)
+	mark(c.places)
+	mark(c.depDict)
+	mark(c.base) // department and neutral words only
+	for i, r := range s {
+		if isNumeral(r) && r != '一' && r != '两' {
+			blank[i] = true
+			if i+1 < len(s) {
+				if end, _, ok := longestAt(unitDict, s, i+1); ok {
+					for j := i + 1; j < end; j++ {
+						blank[j] = true
+					}
+				}
+			}
+		}
+	}
+	best, bestLen := 0, 0
+	for i := 0; i < len(s); {
+		if blank[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !blank[j] {
+			j++
+		}
+		if j-i > bestLen {
+			best, bestLen = i, j-i
+		}
+		i = j
+	}
+	if bestLen < minLearnedRunes {
+		return ""
+	}
+	phrase := string(s[best : best+min(bestLen, maxLearnedRunes)])
+	if !c.learnable(phrase) {
+		return ""
+	}
+	return phrase
+}
+
+// fillerWords say nothing about which system a report means; LearnablePhrase drops them.
+var fillerWords = []string{
+	"的", "了", "吗", "呢", "啊", "呀", "吧", "哦", "嘛", "啦", "么", "又", "也", "都", "就", "还", "在",
+	"我", "我们", "你", "你们", "他", "她", "它", "这", "那", "这个", "那个", "这边", "那边", "这里", "那里",
+	"一下", "下", "一直", "老是", "总是", "突然", "今天", "刚才", "现在", "早上", "上午", "下午", "晚上",
+	"老师", "师傅", "工程师", "信息科", "麻烦", "帮忙", "帮我", "看看", "看下", "看一下", "快来", "来一下",
+	"系统", "电脑", "打印", "页面", "界面", "提示", "显示", "病人", "患者", "点", "个", "用", "没有", "没",
+	"不", "有", "是", "说", "要", "给", "把", "被", "让", "和", "跟", "时候", "以后", "之后", "怎么",
+	"保存", "提交", "登录", "登陆", "打开", "进去", "进入", "上传", "下载", "查询", "扫描", "出来",
+	"机器", "设备", "东西", "软件", "程序", "问题", "情况", "报修", "报障", "维修", "修一下", "处理",
+}
+
+var fillerDict = func() *dict {
+	d := newDict()
+	for _, w := range fillerWords {
+		d.add(w, termAlias, -1)
+	}
+	return d
+}()
+
+// Nearest returns the names of up to n active systems closest to an unknown name, for
+// "未找到系统“xxx”，您是不是要找：…". Systems the name partly matches as free text
+// come first, then those sharing the most characters with a name, alias or code.
+func (c *Catalog) Nearest(name string, n int) []string {
+	key := configs.FoldKey(name)
+	if key == "" || n <= 0 {
+		return nil
+	}
+	type near struct {
+		i     int
+		score float64
+	}
+	best := map[int]float64{}
+	for _, m := range c.Match(name) {
+		i := c.byCode[configs.FoldKey(m.System.Code)]
+		best[i] = max(best[i], 1+float64(m.Score)/1000)
+	}
+	q := []rune(trimGeneric(key))
+	// Half the characters of a Chinese name say a lot; half the letters of a short
+	// code ("pacs" and "peis") say little.
+	threshold := 0.5
+	if strings.IndexFunc(key, func(r rune) bool { return r > unicode.MaxASCII }) < 0 {
+		threshold = 0.6
+	}
+	for i, s := range c.systems {
+		if !s.Active {
+			continue
+		}
+		for _, w := range append([]string{s.Code, s.Name}, s.Aliases...) {
+			if sim := similarity(q, []rune(trimGeneric(configs.FoldKey(w)))); sim >= threshold {
+				best[i] = max(best[i], sim)
+			}
+		}
+	}
+	list := make([]near, 0, len(best))
+	for i, sc := range best {
+		list = append(list, near{i, sc})
+	}
+	slices.SortFunc(list, func(a, b near) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return a.i - b.i
+	})
+	out := make([]string, 0, n)
+	for _, x := range list[:min(n, len(list))] {
+		out = append(out, c.systems[x.i].Name)
+	}
+	return out
+}
+
+// trimGeneric drops a trailing word that every system name may carry ("系统", "管理"),
+// so "lsi系统" is compared as "lsi"; a word that is nothing else is kept.
+func trimGeneric(w string) string {
+	for _, suffix := range []string{"管理系统", "系统", "管理", "模块", "软件"} {
+		if rest, ok := strings.CutSuffix(w, suffix); ok && utf8.RuneCountInString(rest) >= 2 {
+			return rest
+		}
+	}
+	return w
+}
+
+// similarity is 1 minus the edit distance (a swap of two neighbours counts as one
+// edit) over the longer length, so "医宝" is 0.5 from "医保" and "lsi" 0.67 from "lis".
+func similarity(a, b []rune) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return 1 - float64(d[len(a)][len(b)])/float64(max(len(a), len(b)))
 }
 
 func (c *Catalog) codes(idx []int) []string {
@@ -184,13 +475,30 @@ const (
 	contextAdjust = 4  // a system whose name fits the sentence's context is preferred
 	extraHitBonus = 3  // each further word pointing at the same system
 	maxExtraHits  = 3
-	clearMargin   = 3 // the best must lead by this much to be "clearly meant"
-	maxCandidates = 4 // more than this and asking with a list is no help
+	clearMargin   = 3  // the best must lead by this much to be "clearly meant"
+	tieScore      = 20 // a place-only and a hint-only system asked about side by side
+	placePenalty  = 15 // a place-only system against one named outright
+	maxCandidates = 4  // more than this and asking with a list is no help
 )
 
-// match does the work of Match on a normalized text.
+// Evidence classes of system words (term.class in the system dictionary).
+const (
+	evidenceStrong uint8 = iota // names the system: an alias, a learned phrase
+	evidencePlace               // an alias that is also a place ("护士站", "收费处", "门诊药房")
+	evidenceHint                // a thing many systems run on ("电脑", "打印机", "门诊系统")
+)
+
+// match does the work of Match on a normalized text. Besides the scores it applies
+// rules about weak words, so a place or a device never outvotes what the reporter says
+// is broken: a place-only system drops out when a general category (终端电脑, 网络 …) is
+// named outright ("3楼护士站电脑蓝屏了" is the desktop, not the nursing system) and
+// loses placePenalty against any other system named outright; a hint counts only when
+// no system is named, and a hint against a place-only system is a tie to ask about
+// ("护士站电脑打不开": the nursing system or the desktop?) unless the fault is plainly
+// in the software.
 func (c *Catalog) match(t *text) []SystemMatch {
-	hits := c.sysDict.longest(t.compact)
+	d := c.sysDict()
+	hits := d.longest(t.compact)
 	if len(hits) == 0 {
 		return nil
 	}
@@ -198,14 +506,17 @@ func (c *Catalog) match(t *text) []SystemMatch {
 		best, count int
 		word        hit
 		last        int // 1 + index of the last hit counted, so one word counts once
+		evidence    [3]bool
 	}
 	per := make([]tally, len(c.systems))
 	for k, h := range hits {
+		tm := &d.terms[h.term]
 		add := func(i, score int) {
 			p := &per[i]
 			if !c.systems[i].Active {
 				return
 			}
+			p.evidence[tm.class] = true
 			if p.last != k+1 {
 				p.count, p.last = p.count+1, k+1
 			}
@@ -213,10 +524,9 @@ func (c *Catalog) match(t *text) []SystemMatch {
 				p.best, p.word = score, h
 			}
 		}
-		tm := &c.sysDict.terms[h.term]
 		base := 0
 		switch tm.kind {
-		case termAlias, termShared:
+		case termAlias, termShared, termHint, termLearned:
 			base = perRune * tm.runes
 		case termVariant, termQualified:
 			base = perRune*tm.runes - typoPenalty
@@ -243,12 +553,39 @@ func (c *Catalog) match(t *text) []SystemMatch {
 			}
 		}
 	}
+	var named, generalNamed, placeOnly, hintOnly bool
+	for i, p := range per {
+		switch {
+		case p.evidence[evidenceStrong]:
+			named = true
+			generalNamed = generalNamed || c.systems[i].General
+		case p.evidence[evidencePlace]:
+			placeOnly = true
+		case p.evidence[evidenceHint]:
+			hintOnly = true
+		}
+	}
+	// A place and a device noun tie, unless the fault is plainly in the software
+	// ("收费窗口的电脑提示数据库连接失败"): then the place's system is meant.
+	tie := !named && placeOnly && hintOnly && !t.software
+	hintsCount := !named && (!placeOnly || tie)
 	var out []SystemMatch
 	for i, p := range per {
 		if p.count == 0 {
 			continue
 		}
+		strong, place := p.evidence[evidenceStrong], p.evidence[evidencePlace]
+		switch {
+		case !strong && place && generalNamed:
+			continue
+		case !strong && !place && !hintsCount:
+			continue
+		}
 		score := p.best + extraHitBonus*min(p.count-1, maxExtraHits)
+		if !strong && named {
+			// Where it happened is not what broke: "血库发血以后护士站看不到".
+			score -= placePenalty
+		}
 		if t.ctx != 0 && c.inherent[i] != 0 {
 			if t.ctx&c.inherent[i] != 0 {
 				score += contextAdjust
@@ -256,7 +593,11 @@ func (c *Catalog) match(t *text) []SystemMatch {
 				score -= contextAdjust
 			}
 		}
-		out = append(out, SystemMatch{System: c.systems[i], Word: t.typed(p.word), Score: score})
+		if tie && !strong {
+			// A place against a device: neither outweighs the other.
+			score = tieScore
+		}
+		out = append(out, SystemMatch{System: c.systems[i], Word: t.typed(p.word), Score: score, hintOnly: !strong && !place})
 	}
 	slices.SortStableFunc(out, func(a, b SystemMatch) int { return b.Score - a.Score })
 	return out
@@ -271,17 +612,22 @@ func topGroup(ms []SystemMatch) []SystemMatch {
 	return ms[:n]
 }
 
-// buildSystemDict indexes every word that can point at a system. Order matters: a real
-// name or alias is never displaced by a derived word.
-func (c *Catalog) buildSystemDict() *dict {
+// buildSystemDict indexes every word that can point at a system, then the learned
+// phrases (folded phrase → system index) that are not already words. Order matters: a
+// real name or alias is never displaced by a derived or a learned word.
+func (c *Catalog) buildSystemDict(learned map[string]int) *dict {
 	d := newDict()
 	for i, s := range c.systems {
 		if !s.Active {
 			continue
 		}
-		d.add(s.Name, termAlias, i)
+		if !slices.Contains(commonNames, s.Name) {
+			d.add(s.Name, termAlias, i)
+		}
 		for _, a := range s.Aliases {
-			d.add(a, termAlias, i)
+			if !slices.Contains(commonNames, a) {
+				d.add(a, termAlias, i)
+			}
 		}
 	}
 	// "门诊" glued in front of an alias is still that alias ("门诊输液室", "门诊收费窗口"),
@@ -346,9 +692,53 @@ func (c *Catalog) buildSystemDict() *dict {
 		d.addOwners(k, termCategory, c.categories[k])
 	}
 	addTypoVariants(d)
+	for i, s := range c.systems {
+		if !s.Active {
+			continue
+		}
+		for _, h := range s.Hints {
+			d.add(h, termHint, i)
+		}
+	}
+	// An alias that is also a place is weaker evidence than one that names the system.
+	for ti := range d.terms {
+		tm := &d.terms[ti]
+		switch {
+		case tm.kind == termHint:
+			tm.class = evidenceHint
+		case tm.kind <= termVariant && c.isPlace(tm.word):
+			tm.class = evidencePlace
+		}
+	}
+	words := make([]string, 0, len(learned))
+	for w := range learned {
+		words = append(words, w)
+	}
+	sort.Strings(words)
+	for _, w := range words {
+		if _, ok := d.lookup(w); !ok {
+			d.addOwners(w, termLearned, []int{learned[w]})
+		}
+	}
 	d.linkContexts()
 	return d
 }
+
+// isPlace reports whether a folded word is a place or a department on its own.
+func (c *Catalog) isPlace(w string) bool {
+	if t, ok := c.places.lookup(w); ok && t.class == placeStrong {
+		return true
+	}
+	return slices.Contains(placeAliases, w)
+}
+
+// placeAliases are bare words people use for a room as often as for its system, but
+// which are not places the location reader should cut out ("药房" in "药房系统").
+var placeAliases = []string{"药房", "西药房", "中药房"}
+
+// commonNames are catalog words too common in chat to name a system inside a sentence
+// ("其他科室也这样"); they still work as an answer to "哪个系统？" through Resolve.
+var commonNames = []string{"其他", "其它"}
 
 // buildDepartmentDict indexes department names and aliases.
 func (c *Catalog) buildDepartmentDict() *dict {
@@ -392,6 +782,8 @@ const (
 	termShared                    // a bare word several systems share ("药房")
 	termCategory                  // a category code: one of its systems
 	termVariant                   // a typing slip of an alias
+	termHint                      // a weak word: counts only when nothing names a system
+	termLearned                   // a phrase learned from an engineer's correction
 	termNeutral                   // means no system; only blocks shorter words inside it
 )
 
@@ -589,6 +981,7 @@ type text struct {
 	emoji    bool   // the message had emoji or [表情] codes
 	ctx      ctxMask
 	explicit ctxMask // contexts said outright (门诊, 住院), not just implied (病区)
+	software bool    // a word says the fault is in a program ("提示", "报错")
 }
 
 // normalize folds the message once for all the matchers.
@@ -626,6 +1019,7 @@ func normalize(s string) text {
 		}
 	}
 	t.ctx, t.explicit = detectContext(t.compact)
+	t.software = len(softwareDict.all(t.compact, nil)) > 0
 	return t
 }
 

@@ -27,6 +27,12 @@ func (c *Catalog) Recognize(msg string) Recognition {
 	var r Recognition
 
 	ms := c.match(&t)
+	cues := readCues(&t)
+	// "好的，我重启下电脑试试" mentions a computer but reports nothing: a hint alone
+	// needs a fault or a kind word beside it.
+	if !cues.fault && !cues.kindWord && !slices.ContainsFunc(ms, func(m SystemMatch) bool { return !m.hintOnly }) {
+		ms = nil
+	}
 	if len(ms) > 0 {
 		group := topGroup(ms)
 		switch {
@@ -41,7 +47,6 @@ func (c *Catalog) Recognize(msg string) Recognition {
 		}
 	}
 
-	cues := readCues(&t)
 	r.FaultLike = len(ms) > 0 || cues.fault
 	r.Kind, r.Priority, r.PriorityWhy = cues.verdict()
 	r.Location = c.location(&t)
@@ -100,7 +105,10 @@ var cueWords = []struct {
 	{"怎么了", cueFault}, {"咋了", cueFault}, {"怎么又", cueFault}, {"咋又", cueFault},
 	{"怎么还", cueFault}, {"怎么老", cueFault}, {"怎么总", cueFault}, {"怎么一直", cueFault},
 	{"怎么突然", cueFault}, {"为什么", cueFault}, {"为啥", cueFault}, {"什么情况", cueFault},
-	{"啥情况", cueFault},
+	{"啥情况", cueFault}, {"出问题", cueFault}, {"有问题", cueFault}, {"没声音", cueFault},
+	{"没声", cueFault}, {"不响", cueFault}, {"没到账", cueFault}, {"不亮", cueFault},
+	{"一闪一闪", cueFault}, {"闪烁", cueFault}, {"空的", cueFault}, {"一道一道", cueFault},
+	{"条纹", cueFault}, {"模糊", cueFault}, {"兰屏", cueFault}, {"不正常", cueFault}, {"失灵", cueFault},
 
 	// Impact: how many people or how critical a place is waiting on it.
 	{"全院", cueHigh}, {"所有", cueHigh}, {"全部", cueHigh}, {"整个", cueHigh}, {"全都", cueHigh},
@@ -165,7 +173,7 @@ var cueWords = []struct {
 var smallReplies = map[string]bool{
 	"行": true, "嗯": true, "好": true, "哦": true, "噢": true, "喔": true, "对": true, "是": true,
 	"是的": true, "中": true, "嗯呢": true, "可以": true, "好哒": true, "妥": true, "得嘞": true,
-	"1": true, "收": true, "okk": true,
+	"1": true, "收": true, "okk": true, "早": true, "在的": true, "在呢": true, "在": true,
 }
 
 var cueDict = func() *dict {
@@ -262,6 +270,20 @@ func (cr cueReading) verdict() (Kind, Priority, string) {
 	return kind, PriorityMedium, ""
 }
 
+// softwareWords say the fault is in a program rather than in the machine it runs on.
+var softwareWords = []string{
+	"提示", "报错", "数据库", "弹出", "弹框", "登录", "登陆", "登不上", "保存", "提交", "查不到", "看不到",
+	"闪退", "错误", "失败", "乱码", "异常", "无权限", "没有权限",
+}
+
+var softwareDict = func() *dict {
+	d := newDict()
+	for _, w := range softwareWords {
+		d.add(w, termAlias, -1)
+	}
+	return d
+}()
+
 // onlyEmoji reports whether the message has no words at all, only stickers or emoji
 // (or nothing).
 func (t *text) onlyEmoji() bool { return len(t.compact) == 0 }
@@ -290,7 +312,8 @@ var contextWords = []struct {
 	{"病区", ctxIn, false}, {"病房", ctxIn, false}, {"护士站", ctxIn, false},
 	{"出院", ctxIn, false}, {"入院", ctxIn, false},
 	{"ct室", ctxTech, false}, {"彩超", ctxTech, false}, {"b超", ctxTech, false},
-	{"放射", ctxTech, false}, {"检查室", ctxTech, false},
+	{"放射", ctxTech, false}, {"检查室", ctxTech, false}, {"ct", ctxTech, false},
+	{"核磁", ctxTech, false}, {"磁共振", ctxTech, false},
 }
 
 // typoVariants are pinyin-input slips seen in practice: the typed word sounds like the
@@ -306,6 +329,8 @@ var typoVariants = []struct {
 	{"排班", "排版", false},
 	{"微信", "威信", false},
 	{"医嘱", "医属", true},
+	{"医保", "医宝", true},
+	{"蓝屏", "兰屏", true},
 	{"医嘱", "医瞩", true},
 	{"处方", "处放", true},
 	{"病案", "病按", true},

@@ -2,7 +2,9 @@ package models
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,11 +21,12 @@ var (
 	catalogErr  error
 )
 
-// defaultCatalog builds the catalog from the embedded default configuration once.
+// defaultCatalog builds the catalog (contract systems and general categories) from the
+// embedded default configuration once.
 func defaultCatalog(tb testing.TB) *Catalog {
 	tb.Helper()
 	catalogOnce.Do(func() {
-		systems, err := configs.LoadSystems("")
+		systems, err := configs.LoadCatalog("")
 		if err != nil {
 			catalogErr = err
 			return
@@ -103,7 +106,14 @@ func TestRecognizeKeyBehaviours(t *testing.T) {
 		{"都+fault is high", "门诊收费都用不了", "OPB", nil, KindFault, PriorityHigh, "", "", true, false},
 		{"偶尔 is low", "LIS偶尔有点卡", "LIS", nil, KindFault, PriorityLow, "", "", true, false},
 		{"不着急 is low, not 着急", "不着急，有空帮看下统计报表导出慢", "STAT", nil, KindFault, PriorityLow, "", "", true, false},
-		{"no system, fault word", "电脑开不了机", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"no system, fault word", "系统老是弹出错误", "", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"a desktop fault is the desktop category", "电脑开不了机", "PC", nil, KindFault, PriorityMedium, "", "", true, false},
+		{"a place never decides against a named device fault", "3楼护士站电脑蓝屏了", "PC", nil, KindFault, PriorityMedium, "3楼护士站", "-", true, false},
+		{"a place against a device noun is asked", "护士站电脑打不开", "", []string{"NWS", "PC"}, KindFault, PriorityMedium, "护士站", "-", true, false},
+		{"a device noun yields to a system word", "收费处电脑报错 结算不了", "OPB", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"a printer fault beats the place", "收费处打印机卡纸了", "PRINTER", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"a printer noun with a system word", "门诊西药房打印机打不了处方清单", "OPH", nil, KindFault, PriorityMedium, "-", "-", true, false},
+		{"其他 inside a sentence names nothing", "其他科室也打不开", "", nil, KindFault, PriorityMedium, "-", "-", true, false},
 		{"location with building and floor", "医生站病人列表刷新很慢，住院部3楼", "ICB", nil, KindFault, PriorityMedium, "住院部3楼", "-", true, false},
 		{"location prefers a number", "护士站电脑执行不了医嘱，3楼", "NWS", nil, KindFault, PriorityMedium, "3楼", "-", true, false},
 		{"bed number", "电子病例写好了保存不上，12床", "IEMR", nil, KindFault, PriorityMedium, "12床", "-", true, false},
@@ -226,41 +236,39 @@ func TestInactiveSystemIsNotRecognised(t *testing.T) {
 	}
 }
 
-// labelled is one line of testdata/intake.tsv.
+// labelled is one line of a labelled intake file.
 type labelled struct {
+	file                                          string
 	line                                          int
 	text, system, kind, priority, location, class string
-	holdout                                       bool // after the "# holdout" marker
 }
 
-func readLabelled(t *testing.T) []labelled {
+func readLabelled(t *testing.T, path string) []labelled {
 	t.Helper()
-	f, err := os.Open("testdata/intake.tsv")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	name := filepath.Base(path)
 	var rows []labelled
 	sc := bufio.NewScanner(f)
-	n, header, holdout := 0, false, false
+	n, header := 0, false
 	for sc.Scan() {
 		n++
 		line := sc.Text()
-		if strings.HasPrefix(line, "# holdout") {
-			holdout = true
-		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		cols := strings.Split(line, "\t")
 		if len(cols) != 6 {
-			t.Fatalf("intake.tsv:%d: %d columns, want 6", n, len(cols))
+			t.Fatalf("%s:%d: %d columns, want 6", name, n, len(cols))
 		}
 		if !header {
 			header = true
 			continue
 		}
-		rows = append(rows, labelled{n, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], holdout})
+		rows = append(rows, labelled{name, n, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -287,9 +295,19 @@ func (r *ratio) add(ok bool) {
 
 // intakeScores are the accuracy figures of a labelled set.
 type intakeScores struct {
-	system, ambiguous, noSystem, kind, priority, location, smallTalk ratio
-	wrongSystem                                                      ratio // a confident wrong answer, worse than asking
-	smallTalkFaultLike                                               int
+	// right counts every row that is not small talk: a report with the right system, an
+	// unclear report asked with the right choices, a report naming no system left open.
+	right ratio
+	// reports are the rows that name or imply one system: hits, wrong guesses (a system
+	// named but not the labelled one) and questions asked (no system, so the reporter gets
+	// the numbered or open question).
+	reports, hits, wrong, asked int
+	// unclear rows must be asked, never guessed.
+	ambiguous                          ratio
+	ambiguousGuessed                   int
+	noSystem, kind, priority, location ratio
+	smallTalk                          ratio
+	smallTalkFaultLike                 int
 }
 
 // scoreLabelled runs the recogniser over rows; miss is told about every wrong answer.
@@ -297,13 +315,22 @@ func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, 
 	var s intakeScores
 	for _, row := range rows {
 		r := c.Recognize(row.text)
+		at := fmt.Sprintf("%s:%d", row.file, row.line)
 		switch row.class {
 		case "report":
+			s.reports++
 			ok := code(r.System) == row.system
-			s.system.add(ok)
-			s.wrongSystem.add(r.System != nil && !ok)
+			switch {
+			case ok:
+				s.hits++
+			case r.System != nil:
+				s.wrong++
+			default:
+				s.asked++
+			}
+			s.right.add(ok)
 			if !ok {
-				miss("intake.tsv:%d system %q: got %q candidates %v", row.line, row.text, code(r.System), codesOf(r.Candidates))
+				miss("%s system %q: got %q candidates %v, want %s", at, row.text, code(r.System), codesOf(r.Candidates), row.system)
 			}
 		case "ambiguous":
 			got := codesOf(r.Candidates)
@@ -312,47 +339,51 @@ func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, 
 				ok = ok && slices.Contains(got, w)
 			}
 			s.ambiguous.add(ok)
+			s.right.add(ok)
+			if r.System != nil {
+				s.ambiguousGuessed++
+			}
 			if !ok {
-				miss("intake.tsv:%d ambiguous %q: got %q candidates %v, want %s", row.line, row.text, code(r.System), got, row.system)
+				miss("%s ambiguous %q: got %q candidates %v, want %s", at, row.text, code(r.System), got, row.system)
 			}
 		case "nosystem":
 			ok := r.System == nil && len(r.Candidates) == 0 && (r.FaultLike || row.kind != "fault")
 			s.noSystem.add(ok)
+			s.right.add(ok)
 			if !ok {
-				miss("intake.tsv:%d nosystem %q: got %q candidates %v faultLike %v", row.line, row.text, code(r.System), codesOf(r.Candidates), r.FaultLike)
+				miss("%s nosystem %q: got %q candidates %v faultLike %v", at, row.text, code(r.System), codesOf(r.Candidates), r.FaultLike)
 			}
 		case "smalltalk":
 			s.smallTalk.add(r.SmallTalk)
 			if !r.SmallTalk {
-				miss("intake.tsv:%d smalltalk %q not recognised", row.line, row.text)
+				miss("%s smalltalk %q not recognised", at, row.text)
 			}
 			if r.FaultLike {
 				s.smallTalkFaultLike++
-				t.Errorf("intake.tsv:%d small talk %q is FaultLike", row.line, row.text)
 			}
 			continue
 		default:
-			t.Fatalf("intake.tsv:%d: unknown class %q", row.line, row.class)
+			t.Fatalf("%s: unknown class %q", at, row.class)
 		}
 		if row.kind != "" {
 			ok := string(r.Kind) == row.kind
 			s.kind.add(ok)
 			if !ok {
-				miss("intake.tsv:%d kind %q: got %s want %s", row.line, row.text, r.Kind, row.kind)
+				miss("%s kind %q: got %s want %s", at, row.text, r.Kind, row.kind)
 			}
 		}
 		if row.priority != "" {
 			ok := string(r.Priority) == row.priority
 			s.priority.add(ok)
 			if !ok {
-				miss("intake.tsv:%d priority %q: got %s (%s) want %s", row.line, row.text, r.Priority, r.PriorityWhy, row.priority)
+				miss("%s priority %q: got %s (%s) want %s", at, row.text, r.Priority, r.PriorityWhy, row.priority)
 			}
 		}
 		if row.location != "" {
 			ok := strings.Contains(r.Location, row.location)
 			s.location.add(ok)
 			if !ok {
-				miss("intake.tsv:%d location %q: got %q want %q", row.line, row.text, r.Location, row.location)
+				miss("%s location %q: got %q want %q", at, row.text, r.Location, row.location)
 			}
 		}
 	}
@@ -360,59 +391,84 @@ func scoreLabelled(t *testing.T, c *Catalog, rows []labelled, miss func(string, 
 }
 
 func logScores(t *testing.T, title string, n int, s intakeScores) {
-	t.Logf("%s: %d sentences", title, n)
-	line := func(what string, r ratio) { t.Logf("  %-34s %3d/%3d = %5.1f %%", what, r.ok, r.n, r.pct()) }
-	line("system right (names/implies one)", s.system)
-	line("  of which confidently wrong", s.wrongSystem)
-	line("ambiguous asked correctly", s.ambiguous)
+	t.Logf("%s: %d lines", title, n)
+	line := func(what string, r ratio) { t.Logf("  %-36s %3d/%3d = %5.1f %%", what, r.ok, r.n, r.pct()) }
+	count := func(what string, k int) {
+		t.Logf("  %-36s %3d/%3d = %5.1f %%", what, k, s.reports, ratio{k, s.reports}.pct())
+	}
+	line("system right (all but small talk)", s.right)
+	t.Logf("  %-36s %3d", "reports naming one system", s.reports)
+	count("  hits (system right)", s.hits)
+	count("  wrong guesses (wrong system named)", s.wrong)
+	count("  questions asked (no system given)", s.asked)
+	line("unclear reports asked with choices", s.ambiguous)
+	t.Logf("  %-36s %3d", "  unclear reports guessed instead", s.ambiguousGuessed)
 	line("no-system left without a system", s.noSystem)
 	line("kind right", s.kind)
 	line("priority right", s.priority)
 	line("location hits", s.location)
 	line("small talk recognised", s.smallTalk)
-	t.Logf("  %-34s %3d", "small talk taken as FaultLike", s.smallTalkFaultLike)
+	t.Logf("  %-36s %3d", "small talk taken as a report", s.smallTalkFaultLike)
 }
 
-// TestLabelledSet runs every labelled sentence and reports the accuracy figures, for the
-// whole set and for the held-out part; it fails when system accuracy drops below 90 %
-// or any small talk looks like a fault.
+// Targets of issue 11 for TestLabelledSet.
+const (
+	tuningTarget  = 95.0 // % system right on intake.tsv, the set the recogniser was tuned on
+	heldOutTarget = 90.0 // % system right on intake_heldout.tsv, never tuned against
+)
+
+// TestLabelledSet runs every labelled sentence and reports the accuracy figures for the
+// tuning set and for the held-out set. It fails below the targets, when small talk could
+// become a ticket, or when an unclear report gets a guess instead of the numbered question.
 func TestLabelledSet(t *testing.T) {
 	c := defaultCatalog(t)
-	rows := readLabelled(t)
+	tuning := readLabelled(t, "testdata/intake.tsv")
+	heldOut := readLabelled(t, "testdata/intake_heldout.tsv")
 
-	// The set itself must stay broad enough to mean something.
+	// The sets must stay broad enough to mean something.
 	perSystem := map[string]int{}
 	classes := map[string]int{}
-	var holdout []labelled
-	for _, r := range rows {
+	for _, r := range tuning {
 		classes[r.class]++
 		if r.class == "report" {
 			perSystem[r.system]++
 		}
-		if r.holdout {
-			holdout = append(holdout, r)
-		}
 	}
 	for _, s := range c.Systems() {
-		if perSystem[s.Code] < 3 {
+		// 其他 is what an engineer files under, never what a reporter's words name.
+		if perSystem[s.Code] < 3 && s.Code != "OTHER" {
 			t.Errorf("labelled set has %d report(s) for %s, want at least 3", perSystem[s.Code], s.Code)
 		}
 	}
-	if len(rows) < 200 || classes["smalltalk"] < 25 || classes["nosystem"] < 15 {
-		t.Errorf("labelled set too small: %d rows, %v", len(rows), classes)
+	if len(tuning) < 200 || classes["smalltalk"] < 25 || classes["nosystem"] < 15 || len(heldOut) < 80 {
+		t.Errorf("labelled sets too small: %d tuning rows %v, %d held-out rows", len(tuning), classes, len(heldOut))
 	}
 
-	miss := func(format string, args ...any) {
-		if testing.Verbose() {
-			t.Logf("miss: "+format, args...)
+	for _, part := range []struct {
+		title  string
+		rows   []labelled
+		target float64
+		misses bool // held-out misses stay unprinted, so nobody tunes against them
+	}{
+		{"tuning set (testdata/intake.tsv)", tuning, tuningTarget, true},
+		{"held-out set (testdata/intake_heldout.tsv, never tuned against)", heldOut, heldOutTarget, false},
+	} {
+		miss := func(format string, args ...any) {
+			if testing.Verbose() && part.misses {
+				t.Logf("miss: "+format, args...)
+			}
 		}
-	}
-	all := scoreLabelled(t, c, rows, miss)
-	held := scoreLabelled(t, c, holdout, func(string, ...any) {})
-	logScores(t, "whole labelled set", len(rows), all)
-	logScores(t, "held-out part (never tuned against)", len(holdout), held)
-	if all.system.pct() < 90 {
-		t.Errorf("system accuracy %.1f %% is below 90 %%", all.system.pct())
+		s := scoreLabelled(t, c, part.rows, miss)
+		logScores(t, part.title, len(part.rows), s)
+		if s.right.pct() < part.target {
+			t.Errorf("%s: system right %.1f %%, below the target %.0f %%", part.title, s.right.pct(), part.target)
+		}
+		if s.smallTalkFaultLike > 0 {
+			t.Errorf("%s: %d small-talk lines would start a report", part.title, s.smallTalkFaultLike)
+		}
+		if s.ambiguousGuessed > 0 {
+			t.Errorf("%s: %d unclear reports got a guessed system instead of the numbered question", part.title, s.ambiguousGuessed)
+		}
 	}
 }
 
@@ -464,4 +520,191 @@ func FuzzRecognize(f *testing.F) {
 			t.Fatalf("not deterministic: %+v vs %+v", r, again)
 		}
 	})
+}
+
+// learnedCatalog is a fresh catalog, so learned aliases of one test do not leak into
+// the shared default one.
+func learnedCatalog(t *testing.T) *Catalog {
+	t.Helper()
+	systems, err := configs.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := configs.LoadDepartments("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewCatalog(SystemsFromConfig(systems), DepartmentsFromConfig(deps))
+}
+
+func TestLearnedAliasIsRecognisedNextTime(t *testing.T) {
+	c := learnedCatalog(t)
+	if r := c.Recognize("5病区叫床铃不响了"); r.System != nil {
+		t.Fatalf("before learning: System = %s, want none", r.System.Code)
+	}
+	if n := c.SetLearned(map[string]string{"叫床铃": "nws"}); n != 1 {
+		t.Fatalf("SetLearned installed %d, want 1", n)
+	}
+	if got := code(c.Recognize("5病区叫床铃不响了").System); got != "NWS" {
+		t.Errorf("after learning: System = %q, want NWS", got)
+	}
+	// Installing a new set replaces the old one whole.
+	c.SetLearned(map[string]string{"自助发票机": "OPB"})
+	if r := c.Recognize("叫床铃不响了"); r.System != nil {
+		t.Errorf("a removed learned alias still recognised: %s", r.System.Code)
+	}
+	if got := code(c.Recognize("自助发票机没反应").System); got != "OPB" {
+		t.Errorf("System = %q, want OPB", got)
+	}
+	if got := c.Learned(); !reflect.DeepEqual(got, map[string]string{"自助发票机": "OPB"}) {
+		t.Errorf("Learned() = %v", got)
+	}
+}
+
+func TestLearnedAliasNeverOverridesTheCatalog(t *testing.T) {
+	c := learnedCatalog(t)
+	n := c.SetLearned(map[string]string{
+		"挂号":    "OPB", // a catalog alias keeps its system
+		"门急诊收费": "REG", // a catalog name too
+		"LIS":   "REG", // a code
+		"HIS":   "LIS", // a category
+		"电脑":    "OCB", // a hint
+		"检验科":   "LIS", // a department
+		"打不开":   "REG", // a fault word
+		"卡":     "REG", // too short
+		"":      "REG",
+		"  ":    "REG",
+		"123":   "REG",  // digits only
+		"叫床铃":   "NOPE", // unknown code
+		"一段很长很长很长很长的话不像名字": "REG", // a sentence, not a name
+	})
+	if n != 0 {
+		t.Errorf("SetLearned installed %d phrases (%v), want 0", n, c.Learned())
+	}
+	for text, want := range map[string]string{"挂号打不开": "REG", "门急诊收费卡了": "OPB", "电脑蓝屏": "PC"} {
+		if got := code(c.Recognize(text).System); got != want {
+			t.Errorf("%s: System = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestLearnedAliasesSwapWhileRecognising(t *testing.T) {
+	c := learnedCatalog(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				// Either set holds 叫床铃 → NWS; a reader must never see a half-built one.
+				if got := code(c.Recognize("叫床铃不响").System); got != "" && got != "NWS" {
+					t.Errorf("System = %q mid-swap", got)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		c.SetLearned(map[string]string{"叫床铃": "NWS", "自助发票机": "OPB"})
+		c.SetLearned(map[string]string{"叫床铃": "NWS"})
+	}
+	wg.Wait()
+}
+
+func TestLearnablePhrase(t *testing.T) {
+	c := learnedCatalog(t)
+	for text, want := range map[string]string{
+		"5病区叫床铃不响了":         "叫床铃",
+		"老师，3楼护士站的叫床铃又没声音了": "叫床铃",
+		"自助发票机打不出来":         "自助发票机",
+		"门诊大厅的排队机一直黑屏":      "排队机",
+		"电脑蓝屏了":             "", // only cue and filler words: nothing to learn
+		"挂号打不开":             "", // the catalog already knows 挂号
+		"谢谢":                "",
+		"机器坏了":              "",    // one character left
+		"挂号机打不了票":           "挂号机", // misread as 挂号: the longer phrase is worth learning
+		"设备报修进不去":           "",    // filler does not cut into 设备报修, which is known
+		"报修一下":              "",
+	} {
+		if got := c.LearnablePhrase(text); got != want {
+			t.Errorf("LearnablePhrase(%q) = %q, want %q", text, got, want)
+		}
+	}
+	// What LearnablePhrase picks, SetLearned accepts.
+	if p := c.LearnablePhrase("叫床铃不响"); c.SetLearned(map[string]string{p: "NWS"}) != 1 {
+		t.Errorf("phrase %q was not learnable", p)
+	}
+}
+
+func TestNearest(t *testing.T) {
+	c := learnedCatalog(t)
+	tests := []struct {
+		name  string
+		first string
+	}{
+		{"挂浩系统", "门急诊挂号"},
+		{"医宝", "医疗保险接口"},
+		{"检验系", "检验信息系统"},
+		{"住院药房系", "住院药房管理"},
+		{"lsi系统", "检验信息系统"},
+		{"打印外设", "打印机/外设"},
+	}
+	for _, tt := range tests {
+		got := c.Nearest(tt.name, 3)
+		if len(got) == 0 || len(got) > 3 || got[0] != tt.first {
+			t.Errorf("Nearest(%q) = %v, want %s first, at most 3", tt.name, got, tt.first)
+		}
+		seen := map[string]bool{}
+		for _, name := range got {
+			if seen[name] {
+				t.Errorf("Nearest(%q) = %v names %s twice", tt.name, got, name)
+			}
+			seen[name] = true
+		}
+	}
+	if got := c.Nearest("量子纠缠", 3); len(got) != 0 {
+		t.Errorf("Nearest(unrelated) = %v, want none", got)
+	}
+	if got := c.Nearest("", 3); got != nil {
+		t.Errorf("Nearest(\"\") = %v", got)
+	}
+}
+
+func TestGeneralCategories(t *testing.T) {
+	c := defaultCatalog(t)
+	want := map[string]string{"PC": "终端电脑", "PRINTER": "打印机/外设", "NETWORK": "网络", "ACCOUNT": "账号与权限", "OTHER": "其他"}
+	for code, name := range want {
+		s, ok := c.System(code)
+		if !ok || s.Name != name || !s.General || s.Category != "GEN" {
+			t.Errorf("System(%s) = %+v, %v; want %s in category GEN", code, s, ok, name)
+		}
+	}
+	if got := c.Resolve("GEN"); !slices.Equal(got, []string{"PC", "PRINTER", "NETWORK", "ACCOUNT", "OTHER"}) {
+		t.Errorf("Resolve(GEN) = %v, want the five general categories", got)
+	}
+	for answer, code := range map[string]string{"其他": "OTHER", "其它": "OTHER", "打印机/外设": "PRINTER", "电脑": "PC", "网络": "NETWORK"} {
+		if got := c.Resolve(answer); !slices.Equal(got, []string{code}) {
+			t.Errorf("Resolve(%q) = %v, want [%s]", answer, got, code)
+		}
+	}
+	if s, _ := c.System("REG"); s.General {
+		t.Error("a contract system is marked General")
+	}
+	// The contract's list alone is still the tender's 48.
+	contract, err := configs.LoadSystems("")
+	if err != nil || len(contract) != 48 {
+		t.Errorf("LoadSystems: %d systems, %v; want the 48 of the tender", len(contract), err)
+	}
+}
+
+func TestHintsAloneAreNotAReport(t *testing.T) {
+	c := defaultCatalog(t)
+	for _, text := range []string{"好的我重启下电脑试试", "网好了，谢谢", "电脑"} {
+		if r := c.Recognize(text); r.System != nil || r.FaultLike {
+			t.Errorf("%s: System %s FaultLike %v, want no report", text, code(r.System), r.FaultLike)
+		}
+	}
+	if got := code(c.Recognize("电脑打不开了").System); got != "PC" {
+		t.Errorf("电脑打不开了: System = %q, want PC", got)
+	}
 }

@@ -11,7 +11,7 @@ import (
 // database's copy in step (tickets name systems by code), and returns the
 // catalog the recogniser uses.
 func loadCatalog(ctx context.Context, cfg configs.Config, s *models.Store) (*models.Catalog, error) {
-	sys, err := configs.LoadSystems(cfg.SystemsFile)
+	sys, err := configs.LoadCatalog(cfg.SystemsFile)
 	if err != nil {
 		return nil, err
 	}

@@ -113,7 +113,7 @@ func TestStaffFileErrorsNameTheLine(t *testing.T) {
 		}
 	}
 	r, err := LoadStaff("")
-	if err != nil || len(r.Staff) != 5 || r.Staff[0].UserID != "zhangsan" || r.Staff[0].Line != 14 {
+	if err != nil || len(r.Staff) != 7 || r.Staff[0].UserID != "zhangsan" || r.Staff[0].Line != 14 {
 		t.Fatalf("example roster: %+v %v", r, err)
 	}
 }

@@ -41,7 +41,7 @@ func TestHighPriorityReportAlertsOpsGroup(t *testing.T) {
 
 func TestIntakeAsksOneQuestionAtATimeWithSkip(t *testing.T) {
 	eachStore(t, func(t *testing.T, hs *harness) {
-		got := hs.say("nurse01", "电脑蓝屏了")
+		got := hs.say("nurse01", "系统老是弹出错误")
 		want(t, got.text("nurse01"), "哪个系统", "跳过")
 		if hs.count() != 0 {
 			t.Fatal("a ticket before the intake finished")
@@ -53,7 +53,7 @@ func TestIntakeAsksOneQuestionAtATimeWithSkip(t *testing.T) {
 		got = hs.say("nurse01", "跳过")
 		want(t, got.text("nurse01"), "已登记工单 #1")
 		tk := hs.ticket(1)
-		if tk.System != "" || tk.Location != "5病区护士站" || tk.Description != "电脑蓝屏了" {
+		if tk.System != "" || tk.Location != "5病区护士站" || tk.Description != "系统老是弹出错误" {
 			t.Fatalf("ticket %+v", tk)
 		}
 	})
@@ -61,7 +61,7 @@ func TestIntakeAsksOneQuestionAtATimeWithSkip(t *testing.T) {
 
 func TestIntakeAnswersSystemThenCreates(t *testing.T) {
 	eachStore(t, func(t *testing.T, hs *harness) {
-		hs.say("nurse01", "电脑蓝屏了")
+		hs.say("nurse01", "系统老是弹出错误")
 		got := hs.say("nurse01", "检验")
 		want(t, got.text("nurse01"), "在哪里")
 		hs.say("nurse01", "检验科")
@@ -75,7 +75,7 @@ func TestIntakeAnswersSystemThenCreates(t *testing.T) {
 
 func TestIntakeUnknownSystemIsAskedOnceMore(t *testing.T) {
 	eachStore(t, func(t *testing.T, hs *harness) {
-		hs.say("nurse01", "电脑蓝屏了")
+		hs.say("nurse01", "系统老是弹出错误")
 		got := hs.say("nurse01", "不知道啊那个")
 		want(t, got.text("nurse01"), "没有找到这个系统")
 		got = hs.say("nurse01", "还是不知道")
@@ -102,7 +102,7 @@ func TestAmbiguousSystemAsksWithNumberedChoices(t *testing.T) {
 		got := hs.say("nurse01", "药房电脑打不开")
 		want(t, got.text("nurse01"), "1. 门诊药房管理", "2. 住院药房管理")
 		got = hs.say("nurse01", "5")
-		want(t, got.text("nurse01"), "请回复 1 到 2 的序号")
+		want(t, got.text("nurse01"), "请回复 1 到 3 的序号")
 		hs.say("nurse01", "2")
 		hs.say("nurse01", "住院部3楼药房")
 		got = hs.say("nurse01", "跳过")
@@ -115,7 +115,7 @@ func TestAmbiguousSystemAsksWithNumberedChoices(t *testing.T) {
 
 func TestIntakeExpires(t *testing.T) {
 	eachStore(t, func(t *testing.T, hs *harness) {
-		hs.say("nurse01", "电脑蓝屏了")
+		hs.say("nurse01", "系统老是弹出错误")
 		hs.clock.Add(31 * time.Minute)
 		got := hs.say("nurse01", "跳过")
 		want(t, got.text("nurse01"), "没有需要跳过的问题")

@@ -37,7 +37,7 @@ func newHarness(t *testing.T, open func(testing.TB, models.Options) *models.Stor
 	cfg := configs.Default()
 	store := open(t, models.Options{Now: clock.Now, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
 	ctx := context.Background()
-	sys, err := configs.LoadSystems("")
+	sys, err := configs.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 var monday9 = modelstest.Monday9
 
 func catalog(t testing.TB) *models.Catalog {
-	sys, err := configs.LoadSystems("")
+	sys, err := configs.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -250,7 +250,7 @@ func (s *countingSink) Alerts(_ context.Context, a []monitor.Alert) error {
 
 func systemNames(n int) []string {
 	var names []string
-	if cat, err := configs.LoadSystems(""); err == nil {
+	if cat, err := configs.LoadCatalog(""); err == nil {
 		for _, s := range cat {
 			names = append(names, s.Name)
 		}

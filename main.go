@@ -28,6 +28,7 @@ const usage = `opsbot — 医院信息科运维服务台（企业微信）
   opsbot sla calendar 2026-10          列出当月工作日
   opsbot wecom create-group --name 运维群 --owner USERID --users a,b,c
   opsbot migrate                       升级数据库结构
+  opsbot doctor [--json] [--url URL]   逐项检查安装（配置、数据库、企业微信、回调、日历、人员、时间）
   opsbot version
 
 配置：环境变量 OPSBOT_*（见 README），或 OPSBOT_CONFIG 指向的 YAML 文件。
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate": cmdMigrate,
 		"sla":     cmdSLA,
 		"wecom":   cmdWeCom,
+		"doctor":  cmdDoctor,
 		// healthcheck lets a container without curl probe /healthz.
 		"healthcheck": cmdHealthcheck,
 	}

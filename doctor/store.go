@@ -229,6 +229,7 @@ func redisVersion(ctx context.Context, url string) (string, time.Duration, error
 		return "", 0, fmt.Errorf("redis url: %w", err)
 	}
 	opt.MaxRetries = -1
+	opt.DialerRetries = 1 // a diagnosis wants the first answer, not a retry loop
 	c := redis.NewClient(opt)
 	defer c.Close()
 	start := time.Now()

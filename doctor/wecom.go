@@ -317,3 +317,10 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// ExplainWeComError says in Chinese what a failed WeCom call means and
+// how to fix it (corp ID, secret, trusted IP, network), for other commands
+// that call WeCom (opsbot staff import); base is the API base.
+func ExplainWeComError(err error, base string) (summary, fix string) {
+	return explainAPIError(err, base)
+}

@@ -43,14 +43,15 @@ func cmdDoctor(ctx context.Context, e env, args []string) error {
 		return usageError{fmt.Sprintf("多余的参数 %q\n\n%s", strings.Join(fs.Args(), " "), doctorUsage)}
 	}
 	rep := runDoctor(ctx, e, *callbackURL)
+	// The hospital's zone when the config says one, else Shanghai's.
+	cfg, _ := configs.Load(e.getenv)
+	rep.At = rep.At.In(cfg.Location())
 	if *asJSON {
 		if err := rep.WriteJSON(e.stdout); err != nil {
 			return err
 		}
 	} else {
-		// The hospital's zone when the config says one, else Shanghai's.
-		cfg, _ := configs.Load(e.getenv)
-		fmt.Fprintf(e.stdout, "opsbot doctor（%s）\n\n", rep.At.In(cfg.Location()).Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(e.stdout, "opsbot doctor（%s）\n\n", rep.At.Format("2006-01-02 15:04:05 MST"))
 		if err := rep.WriteText(e.stdout); err != nil {
 			return err
 		}

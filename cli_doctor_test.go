@@ -215,4 +215,13 @@ func TestStaffImportWritesDraftRoster(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "chenba") || strings.Contains(stdout, "wangwu") {
 		t.Errorf("by id to stdout: exit %d\n%s", code, stdout)
 	}
+	// An app refused the detailed list gets the simple one, and says so.
+	fake.Fail("user/list", 48002, 1)
+	code, stdout, _ = runCLI(t, env, "", "staff", "import", "--department", "信息科", "--out", "-")
+	if code != 0 || !strings.Contains(stdout, "改用了 user/simplelist") || !strings.Contains(stdout, "wangwu") {
+		t.Errorf("simplelist fallback: exit %d\n%s", code, stdout)
+	}
+	if n := len(fake.CallsTo("user/simplelist")); n != 1 {
+		t.Errorf("user/simplelist calls: %d", n)
+	}
 }

@@ -153,8 +153,21 @@ func checkDatabase(ctx context.Context, env *Env) Result {
 		res.Fix = "数据库已被更新版本的 opsbot 升级：请用同一版本的程序"
 	}
 	rt, err := roundTrip(ctx, s)
-	if err != nil {
-		return Result{Status: Fail, Summary: "写入/读取测试失败", Fix: "检查数据库用户是否有建表和写入权限、磁盘是否已满", Detail: err.Error()}
+	var ce createError
+	switch {
+	case errors.As(err, &ce):
+		// Connected and migrated: a user that may not create tables can
+		// still run opsbot when another user migrates.
+		res.Status = worst(res.Status, Warn)
+		if res.Summary == "" {
+			res.Summary = fmt.Sprintf("%s，结构版本 %d", driver, have)
+		}
+		res.Summary += "；无法建测试表，未测写入/读取往返"
+		res.Fix = "数据库用户没有建表权限：opsbot migrate 需要它（可由另一个用户执行迁移）"
+		res.Detail = err.Error()
+		return res
+	case err != nil:
+		return Result{Status: Fail, Summary: "写入/读取测试失败", Fix: "检查数据库用户的写入权限、磁盘是否已满、数据库是否只读", Detail: err.Error()}
 	}
 	if res.Summary == "" {
 		res.Summary = fmt.Sprintf("%s，结构版本 %d（最新）", driver, have)
@@ -175,7 +188,7 @@ func roundTrip(ctx context.Context, s *models.Store) (time.Duration, error) {
 	_, _ = rand.Read(b[:])
 	table := "opsbot_doctor_" + hex.EncodeToString(b[:])
 	if err := s.Exec(ctx, "CREATE TABLE "+table+" (id INTEGER PRIMARY KEY, probe VARCHAR(32) NOT NULL)"); err != nil {
-		return 0, fmt.Errorf("create %s: %w", table, err)
+		return 0, createError{fmt.Errorf("create %s: %w", table, err)}
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -200,6 +213,11 @@ func roundTrip(ctx context.Context, s *models.Store) (time.Duration, error) {
 	}
 	return elapsed, nil
 }
+
+// createError means the round trip's table could not be created.
+type createError struct{ error }
+
+func (e createError) Unwrap() error { return e.error }
 
 // checkRedis pings the configured Redis and reads its version.
 func checkRedis(ctx context.Context, env *Env) Result {

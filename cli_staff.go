@@ -92,16 +92,16 @@ func cmdStaffImport(ctx context.Context, e env, args []string) error {
 
 // resolveDepartment takes a department ID or a name; a name must match
 // one visible department.
-func resolveDepartment(ctx context.Context, p bot.Probe, token, arg string) (bot.Department, error) {
+func resolveDepartment(ctx context.Context, p bot.Probe, token, arg string) (bot.DirectoryDepartment, error) {
 	arg = strings.TrimSpace(arg)
 	depts, err := p.Departments(ctx, token, 0)
 	if err != nil {
 		if id, convErr := strconv.Atoi(arg); convErr == nil {
 			// department/list may be refused; an ID still works.
-			return bot.Department{ID: id, Name: "部门 " + arg}, nil
+			return bot.DirectoryDepartment{ID: id, Name: "部门 " + arg}, nil
 		}
 		summary, fix := doctor.ExplainWeComError(err, p.Base)
-		return bot.Department{}, fmt.Errorf("读取部门列表失败：%s\n修复：%s", summary, fix)
+		return bot.DirectoryDepartment{}, fmt.Errorf("读取部门列表失败：%s\n修复：%s", summary, fix)
 	}
 	if id, err := strconv.Atoi(arg); err == nil {
 		for _, d := range depts {
@@ -109,9 +109,9 @@ func resolveDepartment(ctx context.Context, p bot.Probe, token, arg string) (bot
 				return d, nil
 			}
 		}
-		return bot.Department{ID: id, Name: "部门 " + arg}, nil
+		return bot.DirectoryDepartment{ID: id, Name: "部门 " + arg}, nil
 	}
-	var exact, partial []bot.Department
+	var exact, partial []bot.DirectoryDepartment
 	for _, d := range depts {
 		switch {
 		case d.Name == arg:
@@ -123,7 +123,7 @@ func resolveDepartment(ctx context.Context, p bot.Probe, token, arg string) (bot
 	if len(exact) == 0 && len(partial) == 1 {
 		exact = partial
 	}
-	list := func(ds []bot.Department) string {
+	list := func(ds []bot.DirectoryDepartment) string {
 		var s []string
 		for i, d := range ds {
 			if i == 20 {
@@ -138,31 +138,31 @@ func resolveDepartment(ctx context.Context, p bot.Probe, token, arg string) (bot
 	case len(exact) == 1:
 		return exact[0], nil
 	case len(exact) > 1:
-		return bot.Department{}, fmt.Errorf("有 %d 个部门叫「%s」：%s；请用部门ID", len(exact), arg, list(exact))
+		return bot.DirectoryDepartment{}, fmt.Errorf("有 %d 个部门叫「%s」：%s；请用部门ID", len(exact), arg, list(exact))
 	case len(partial) > 1:
-		return bot.Department{}, fmt.Errorf("「%s」对应多个部门：%s；请写全名或用部门ID", arg, list(partial))
+		return bot.DirectoryDepartment{}, fmt.Errorf("「%s」对应多个部门：%s；请写全名或用部门ID", arg, list(partial))
 	}
-	return bot.Department{}, fmt.Errorf("应用可见范围内没有部门「%s」。可见的部门：%s", arg, list(depts))
+	return bot.DirectoryDepartment{}, fmt.Errorf("应用可见范围内没有部门「%s」。可见的部门：%s", arg, list(depts))
 }
 
 // importedField is a member field WeCom may withhold from a self-built app.
 type importedField struct {
 	name string
-	get  func(bot.Member) string
+	get  func(bot.DirectoryMember) string
 }
 
 var importedFields = []importedField{
-	{"手机（mobile）", func(m bot.Member) string { return m.Mobile }},
-	{"邮箱（email）", func(m bot.Member) string { return m.Email }},
-	{"企业邮箱（biz_mail）", func(m bot.Member) string { return m.BizMail }},
-	{"座机（telephone）", func(m bot.Member) string { return m.Telephone }},
-	{"职务（position）", func(m bot.Member) string { return m.Position }},
+	{"手机（mobile）", func(m bot.DirectoryMember) string { return m.Mobile }},
+	{"邮箱（email）", func(m bot.DirectoryMember) string { return m.Email }},
+	{"企业邮箱（biz_mail）", func(m bot.DirectoryMember) string { return m.BizMail }},
+	{"座机（telephone）", func(m bot.DirectoryMember) string { return m.Telephone }},
+	{"职务（position）", func(m bot.DirectoryMember) string { return m.Position }},
 }
 
 // renderImportedStaff writes the draft roster and returns it with the
 // number of people in it. Disabled members and those who left are left out.
-func renderImportedStaff(d bot.Department, members []bot.Member, detailed bool, at time.Time) ([]byte, int) {
-	var kept []bot.Member
+func renderImportedStaff(d bot.DirectoryDepartment, members []bot.DirectoryMember, detailed bool, at time.Time) ([]byte, int) {
+	var kept []bot.DirectoryMember
 	left := 0
 	for _, m := range members {
 		if m.Status == 2 || m.Status == 5 {

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,45 +27,45 @@ type Probe struct {
 	Now func() time.Time
 }
 
-// Answer is what a Probe call learnt besides its payload: WeCom's clock
+// ProbeAnswer is what a Probe call learnt besides its payload: WeCom's clock
 // (the HTTP Date header, zero when absent) and the local clock when the
 // answer arrived, so the two can be compared.
-type Answer struct {
+type ProbeAnswer struct {
 	ServerDate time.Time
 	LocalAt    time.Time
 }
 
-// Token is a fetched access token.
-type Token struct {
+// ProbeToken is a fetched access token.
+type ProbeToken struct {
 	Value     string
 	ExpiresIn int
-	Answer
+	ProbeAnswer
 }
 
 // GetToken asks for an access token; a refusal is an *APIError carrying
 // WeCom's errcode and errmsg (40013 corp id, 40001/40091 secret, 60020 IP).
-func (p Probe) GetToken(ctx context.Context, corpID, secret string) (Token, error) {
+func (p Probe) GetToken(ctx context.Context, corpID, secret string) (ProbeToken, error) {
 	var ans struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	a, err := p.get(ctx, apiGetToken, url.Values{"corpid": {corpID}, "corpsecret": {secret}}, &ans)
 	if err != nil {
-		return Token{Answer: a}, err
+		return ProbeToken{ProbeAnswer: a}, err
 	}
-	return Token{Value: ans.AccessToken, ExpiresIn: ans.ExpiresIn, Answer: a}, nil
+	return ProbeToken{Value: ans.AccessToken, ExpiresIn: ans.ExpiresIn, ProbeAnswer: a}, nil
 }
 
 // GetUser reads one member with user/get (60111 unknown userid, 60011 or
 // 40003 outside the app's visible range).
-func (p Probe) GetUser(ctx context.Context, token, userID string) (Member, error) {
-	var m Member
+func (p Probe) GetUser(ctx context.Context, token, userID string) (DirectoryMember, error) {
+	var m DirectoryMember
 	_, err := p.get(ctx, apiUserGet, url.Values{"access_token": {token}, "userid": {userID}}, &m)
 	return m, err
 }
 
-// Department is one entry of department/list.
-type Department struct {
+// DirectoryDepartment is one entry of department/list.
+type DirectoryDepartment struct {
 	ID       int    `json:"id"`
 	Name     string `json:"name"`
 	ParentID int    `json:"parentid"`
@@ -72,22 +73,22 @@ type Department struct {
 
 // Departments lists the departments the app can see (department/list);
 // id 0 means all, else that department and those below it.
-func (p Probe) Departments(ctx context.Context, token string, id int) ([]Department, error) {
+func (p Probe) Departments(ctx context.Context, token string, id int) ([]DirectoryDepartment, error) {
 	q := url.Values{"access_token": {token}}
 	if id > 0 {
 		q.Set("id", strconv.Itoa(id))
 	}
 	var ans struct {
-		Department []Department `json:"department"`
+		Department []DirectoryDepartment `json:"department"`
 	}
 	_, err := p.get(ctx, "department/list", q, &ans)
 	return ans.Department, err
 }
 
-// Member is a member as user/get, user/list or user/simplelist return it.
+// DirectoryMember is a member as user/get, user/list or user/simplelist return it.
 // Since 20 June 2022 WeCom leaves mobile, gender, email, biz_mail, avatar,
 // qr_code and address empty for self-built apps created after that date.
-type Member struct {
+type DirectoryMember struct {
 	UserID     string `json:"userid"`
 	Name       string `json:"name"`
 	Department []int  `json:"department"`
@@ -105,19 +106,22 @@ type Member struct {
 // detailed list); when WeCom refuses that API it falls back to
 // user/simplelist (userid, name, departments only). detailed says which
 // answered.
-func (p Probe) DepartmentMembers(ctx context.Context, token string, deptID int, fetchChild bool) (members []Member, detailed bool, err error) {
+func (p Probe) DepartmentMembers(ctx context.Context, token string, deptID int, fetchChild bool) (members []DirectoryMember, detailed bool, err error) {
 	q := url.Values{"access_token": {token}, "department_id": {strconv.Itoa(deptID)}}
 	if fetchChild {
 		q.Set("fetch_child", "1")
 	}
 	var ans struct {
-		UserList []Member `json:"userlist"`
+		UserList []DirectoryMember `json:"userlist"`
 	}
 	_, err = p.get(ctx, "user/list", q, &ans)
 	if err == nil {
 		return ans.UserList, true, nil
 	}
-	if ae, ok := err.(*APIError); !ok || ae.Code == 0 {
+	// Only a refusal (an errcode) is worth the simple list; a network
+	// failure would fail again.
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code == 0 {
 		return nil, false, err
 	}
 	ans.UserList = nil
@@ -129,15 +133,15 @@ func (p Probe) DepartmentMembers(ctx context.Context, token string, deptID int, 
 
 // get makes one GET to base/cgi-bin/api and decodes a successful answer
 // into out; failures are *APIError like the Client's.
-func (p Probe) get(ctx context.Context, api string, q url.Values, out any) (Answer, error) {
-	var a Answer
+func (p Probe) get(ctx context.Context, api string, q url.Values, out any) (ProbeAnswer, error) {
+	var a ProbeAnswer
 	base := p.Base
 	if base == "" {
 		base = DefaultAPIBase
 	}
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return a, &APIError{API: api, Msg: fmt.Sprintf("bad API base %q", base), err: fmt.Errorf("bad API base")}
+		return a, &APIError{API: api, Msg: fmt.Sprintf("bad API base %q", base), err: errors.New("bad API base")}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/cgi-bin/" + api
 	u.RawQuery = q.Encode()

@@ -32,9 +32,9 @@ type Env struct {
 	cfgParsed bool   // the config file and environment could be read
 	cfgWhy    string // why not, for the checks that skip
 
-	token    string      // access token from the WeCom check
-	tokenWhy string      // why there is none
-	answer   *bot.Answer // WeCom's Date and our clock at that moment
+	token    string           // access token from the WeCom check
+	tokenWhy string           // why there is none
+	answer   *bot.ProbeAnswer // WeCom's Date and our clock at that moment
 }
 
 func (e *Env) now() time.Time {

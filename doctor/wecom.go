@@ -85,7 +85,7 @@ func checkWeComApp(ctx context.Context, env *Env) Result {
 	}
 	tok, err := env.probe().GetToken(ctx, w.CorpID, w.Secret)
 	if !tok.ServerDate.IsZero() {
-		a := tok.Answer
+		a := tok.ProbeAnswer
 		env.answer = &a
 	}
 	if err != nil {

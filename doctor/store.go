@@ -180,9 +180,14 @@ func checkDatabase(ctx context.Context, env *Env) Result {
 	return res
 }
 
-// roundTrip writes a row into a table of its own, reads it back, deletes
-// it and drops the table; it returns the time of the write, the read and
-// the delete. The table is dropped even when the context has ended.
+// roundTrips is how many write/read round trips are timed; the fastest is
+// shown, since the first one after CREATE TABLE also pays for the catalog.
+const roundTrips = 3
+
+// roundTrip writes a row into a table of its own, reads it back and
+// deletes it, roundTrips times, then drops the table; it returns the
+// fastest write + read + delete. The table is dropped even when the
+// context has ended.
 func roundTrip(ctx context.Context, s *models.Store) (time.Duration, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -195,23 +200,29 @@ func roundTrip(ctx context.Context, s *models.Store) (time.Duration, error) {
 		defer cancel()
 		_ = s.Exec(dctx, "DROP TABLE "+table)
 	}()
-	probe := hex.EncodeToString(b[:])
-	start := time.Now()
-	if err := s.Exec(ctx, "INSERT INTO "+table+" (id, probe) VALUES (1, ?)", probe); err != nil {
-		return 0, fmt.Errorf("write: %w", err)
+	best := time.Duration(-1)
+	for id := 1; id <= roundTrips; id++ {
+		probe := fmt.Sprintf("%x-%d", b, id)
+		start := time.Now()
+		if err := s.Exec(ctx, "INSERT INTO "+table+" (id, probe) VALUES (?, ?)", id, probe); err != nil {
+			return 0, fmt.Errorf("write: %w", err)
+		}
+		var got string
+		if err := s.Raw(ctx, &got, "SELECT probe FROM "+table+" WHERE id = ?", id); err != nil {
+			return 0, fmt.Errorf("read: %w", err)
+		}
+		if err := s.Exec(ctx, "DELETE FROM "+table+" WHERE id = ?", id); err != nil {
+			return 0, fmt.Errorf("delete: %w", err)
+		}
+		elapsed := time.Since(start)
+		if got != probe {
+			return 0, fmt.Errorf("read back %q, wrote %q", got, probe)
+		}
+		if best < 0 || elapsed < best {
+			best = elapsed
+		}
 	}
-	var got string
-	if err := s.Raw(ctx, &got, "SELECT probe FROM "+table+" WHERE id = 1"); err != nil {
-		return 0, fmt.Errorf("read: %w", err)
-	}
-	if err := s.Exec(ctx, "DELETE FROM "+table+" WHERE id = 1"); err != nil {
-		return 0, fmt.Errorf("delete: %w", err)
-	}
-	elapsed := time.Since(start)
-	if got != probe {
-		return 0, fmt.Errorf("read back %q, wrote %q", got, probe)
-	}
-	return elapsed, nil
+	return best, nil
 }
 
 // createError means the round trip's table could not be created.

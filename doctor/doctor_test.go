@@ -155,6 +155,8 @@ func TestHealthyInstallationPasses(t *testing.T) {
 		switch r.Name {
 		case "redis": // no Redis configured: a warning by design
 			wantStatus(t, r, Warn, "一个副本")
+		case "roster":
+			wantStatus(t, r, OK, "2 名工程师、1 名主管", "今晚值班：")
 		default:
 			wantStatus(t, r, OK)
 		}
@@ -233,7 +235,7 @@ func TestGetTokenErrcodesAreExplained(t *testing.T) {
 		{40091, "secret is invalid", []string{"Secret 不对", "40091"}},
 		{60020, "not allow to access from your ip, hint: [1700000000_11_abc], from ip: 203.0.113.7, more info at https://open.work.weixin.qq.com/devtool/query?e=60020",
 			[]string{"60020", "203.0.113.7", "企业可信IP", "加入 203.0.113.7"}},
-		{60020, "not allow to access from your ip", []string{"60020", "本机的出口 IP"}},
+		{60020, "not allow to access from your ip", []string{"60020", "加入本机的出口 IP"}},
 		{48002, "api forbidden", []string{"错误码 48002", "devtool/query?e=48002"}},
 	} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {

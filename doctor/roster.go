@@ -162,6 +162,7 @@ func checkRoster(_ context.Context, env *Env) Result {
 		problem(Warn, "没有工程师负责："+strings.Join(shown, "、"), "给工程师的 systems 加上这些系统（或留空表示全部）")
 	}
 
+	var onCall []string
 	rota, rotaNote, err := loadRota(env.cfg)
 	switch {
 	case err != nil:
@@ -171,6 +172,7 @@ func checkRoster(_ context.Context, env *Env) Result {
 	default:
 		at := tonight(now)
 		who := models.OnCallAt(rota, at, loc)
+		onCall = who
 		if len(who) == 0 {
 			problem(Warn, fmt.Sprintf("今晚 %s 没有人值班（%s）", at.Format("01-02 15:04"), rota.Source), "在值班表的 rotation 或 overrides 中排上今晚的人")
 		}
@@ -182,6 +184,9 @@ func checkRoster(_ context.Context, env *Env) Result {
 	}
 
 	summary := fmt.Sprintf("%d 名工程师、%d 名主管，%d 个系统都有人负责", engineers, supervisors, len(catalog.Systems()))
+	if len(onCall) > 0 {
+		summary += "，今晚值班：" + strings.Join(onCall, "、")
+	}
 	if status != OK {
 		summary = fmt.Sprintf("发现 %d 个问题（%s）", len(problems), roster.Source)
 	}

@@ -48,12 +48,13 @@ func explainAPIError(err error, base string) (summary, fix string) {
 		return fmt.Sprintf("应用 Secret 不对（errcode %d）", ae.Code),
 			"在管理后台「应用管理 → 自建应用 → opsbot → Secret 查看」取得 Secret（会发到管理员的企业微信），填入 wecom.secret（OPSBOT_WECOM_SECRET）；注意不是「通讯录同步」的 Secret，重置后旧的立即失效"
 	case ae.Code == codeIPNotTrusted:
-		ip := "本机的出口 IP"
+		where := "在管理后台「应用管理 → opsbot → 开发者接口 → 企业可信IP」中加入"
 		if m := seenIP.FindStringSubmatch(ae.Msg); m != nil {
-			ip = m[1]
+			return fmt.Sprintf("本服务器的 IP 不在应用的企业可信IP 中（errcode 60020，企业微信看到的来源 IP：%s）", m[1]),
+				fmt.Sprintf("%s %s（经代理或 NAT 出网时就是出口 IP）", where, m[1])
 		}
-		return fmt.Sprintf("本服务器的 IP 不在应用的企业可信IP 中（errcode 60020，企业微信看到的来源 IP：%s）", ip),
-			fmt.Sprintf("在管理后台「应用管理 → opsbot → 开发者接口 → 企业可信IP」中加入 %s（经代理或 NAT 出网时填出口 IP）", ip)
+		return "本服务器的 IP 不在应用的企业可信IP 中（errcode 60020）",
+			where + "本机的出口 IP（经代理或 NAT 出网时填代理或 NAT 的公网 IP；可在本机 curl ifconfig.me 查看）"
 	case ae.Code != 0:
 		return fmt.Sprintf("企业微信返回错误码 %d：%s", ae.Code, ae.Msg),
 			fmt.Sprintf("按错误码查原因：https://developer.work.weixin.qq.com/devtool/query?e=%d", ae.Code)

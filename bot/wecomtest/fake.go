@@ -399,6 +399,9 @@ func (s *Server) handle(api string, q url.Values, call *Call) (answer, *SentMess
 		}
 		return answer{"errcode": 0, "errmsg": "ok", "department": answer{"id": id, "name": name, "parentid": 1}}, nil
 	}
+	if ans, ok := s.directory(api, q); ok {
+		return ans, nil
+	}
 	return answer{"errcode": codeBadParameter, "errmsg": "wecomtest does not fake " + api}, nil
 }
 

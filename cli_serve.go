@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"opsbot/bot"
+	"opsbot/doctor"
 	"opsbot/handlers"
 	"opsbot/models"
 	"opsbot/outbox"
@@ -43,6 +43,9 @@ type server struct {
 	calWarn prometheus.Gauge
 	// crypto verifies and decrypts callbacks; nil without WeCom.
 	crypto *bot.Crypto
+	// robotStatus reports the smart robot's connection; nil when the robot
+	// is not configured.
+	robotStatus func(ctx context.Context) error
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -173,27 +176,23 @@ func (s *server) submit(msg bot.Incoming) bool {
 	return true
 }
 
-// ready checks the database and Redis, and reports calendar trouble.
+// ready runs the doctor's cheap checks (database, Redis, calendar, the
+// smart robot's connection): 503 when one fails. It is on the admin
+// listener only, so its details never reach the public port.
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	status := map[string]string{"db": "ok", "redis": "ok", "calendar": "ok"}
+	rep := doctor.Runner{Checks: doctor.Cheap(doctor.ReadyDeps{
+		DB: s.store, KV: s.kv, InProcessKV: s.cfg.Redis == "",
+		Calendar: s.sla.Clock().Calendar(), Loc: s.sla.Clock().Location(), Now: s.now,
+		Robot: s.robotStatus,
+	})}.Run(r.Context(), nil)
+	s.calendarWarning()
 	code := http.StatusOK
-	if err := s.store.Ping(ctx); err != nil {
-		status["db"], code = "error: "+err.Error(), http.StatusServiceUnavailable
-	}
-	if err := s.kv.Ping(ctx); err != nil {
-		status["redis"], code = "error: "+err.Error(), http.StatusServiceUnavailable
-	}
-	if s.cfg.Redis == "" {
-		status["redis"] = "not configured (in-process store, single instance)"
-	}
-	if w := s.calendarWarning(); w != "" {
-		status["calendar"] = "warning: " + w
+	if rep.Failed() {
+		code = http.StatusServiceUnavailable
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(status)
+	rep.WriteJSON(w)
 }
 
 // calendarWarning says when next year's holidays are missing.

@@ -79,7 +79,7 @@ func checkRoster(_ context.Context, env *Env) Result {
 	if err != nil {
 		return Result{Status: Fail, Summary: "人员名单无法读取", Detail: err.Error(), Fix: "按错误改正名单（格式见 configs/staff.example.yaml）"}
 	}
-	sys, err := configs.LoadSystems(env.cfg.SystemsFile)
+	sys, err := configs.LoadCatalog(env.cfg.SystemsFile)
 	if err != nil {
 		return Result{Status: Fail, Summary: "系统目录无法读取", Detail: err.Error(), Fix: "改正 systems_file 指向的文件"}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomutex/godocx"
 	"github.com/gomutex/godocx/docx"
+	"github.com/gomutex/godocx/wml/ctypes"
 	"github.com/gomutex/godocx/wml/stypes"
 )
 
@@ -52,6 +53,8 @@ func WriteDOCX(w io.Writer, d Doc) error {
 	if err != nil {
 		return fmt.Errorf("reports: docx: new: %w", err)
 	}
+	a4(doc)
+	doc.FileMap.Store("docProps/core.xml", coreProps(d.Title))
 	if _, err := doc.AddHeading(d.Title, 0); err != nil {
 		return fmt.Errorf("reports: docx: title: %w", err)
 	}
@@ -89,6 +92,35 @@ func WriteDOCX(w io.Writer, d Doc) error {
 	return nil
 }
 
+// A4 portrait with 2.54 cm margins, in twentieths of a point: the paper
+// the hospital files; textWidth is what is left between the margins.
+const (
+	a4Width, a4Height = 11906, 16838
+	margin            = 1440
+	textWidth         = a4Width - 2*margin
+)
+
+// a4 sets the page to A4: the template is US Letter.
+func a4(doc *docx.RootDoc) {
+	body := doc.Document.Body
+	if body.SectPr == nil {
+		body.SectPr = ctypes.NewSectionProper()
+	}
+	w, h := uint64(a4Width), uint64(a4Height)
+	body.SectPr.PageSize = &ctypes.PageSize{Width: &w, Height: &h}
+	m, hf := margin, 720
+	body.SectPr.PageMargin = &ctypes.PageMargin{Left: &m, Right: &m, Top: &m, Bottom: &m, Header: &hf, Footer: &hf}
+}
+
+// coreProps replaces the template's document properties (its author and
+// 2013 dates) with the document's own title.
+func coreProps(title string) []byte {
+	var esc strings.Builder
+	_ = xml.EscapeText(&esc, []byte(title))
+	return []byte(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:title>` + esc.String() + `</dc:title><dc:creator>opsbot</dc:creator></cp:coreProperties>`)
+}
+
 func signatureLine(who string) string {
 	return who + "（签字）：____________　　日期：______年____月____日"
 }
@@ -112,15 +144,30 @@ func cellText(c *docx.Cell, text string, bold bool) {
 
 func kvTable(doc *docx.RootDoc, kvs []KV) {
 	t := newTable(doc)
+	t.Grid(kvKeyWidth, textWidth-kvKeyWidth)
 	for _, kv := range kvs {
 		row := t.AddRow()
-		cellText(row.AddCell().Width(1400, stypes.TableWidthDxa), kv.Key, true)
+		cellText(row.AddCell().Width(kvKeyWidth, stypes.TableWidthDxa), kv.Key, true)
 		cellText(row.AddCell(), kv.Value, false)
 	}
 }
 
+// kvKeyWidth is the width of a field table's label column.
+const kvKeyWidth = 2000
+
 func gridTable(doc *docx.RootDoc, tb *Table) {
 	t := newTable(doc)
+	cols := len(tb.Header)
+	for _, r := range tb.Rows {
+		cols = max(cols, len(r))
+	}
+	if cols > 0 {
+		widths := make([]uint64, cols)
+		for i := range widths {
+			widths[i] = uint64(textWidth / cols)
+		}
+		t.Grid(widths...)
+	}
 	if len(tb.Header) > 0 {
 		row := t.AddRow()
 		for _, h := range tb.Header {

@@ -84,11 +84,11 @@ type TicketRow struct {
 	Assignee     string // userid; Report.PersonName names it
 	Major        bool
 
-	CreatedAt                                  time.Time
+	CreatedAt                                 time.Time
 	ClaimedAt, OnsiteAt, ResolvedAt, ClosedAt *time.Time
-	DueResponse                                time.Time
-	DueOnsite                                  *time.Time
-	DueResolution                              time.Time
+	DueResponse                               time.Time
+	DueOnsite                                 *time.Time
+	DueResolution                             time.Time
 
 	// The deadlines missed, as models judged them (Judge or its SQL twin).
 	ResponseBreached, OnsiteBreached, ResolutionBreached bool

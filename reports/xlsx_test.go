@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -243,10 +244,16 @@ func TestMonthlyXLSX(t *testing.T) {
 		t.Errorf("ticket header = %q", got)
 	}
 	first := rowOf(t, f, "工单明细", "1")
+	if got := rowOf(t, f, "工单明细", "56"); got[18] != "响应、解决" || got[19] != "等待厂商" {
+		t.Errorf("ticket #56 missed deadlines = %q, reason %q", got[18], got[19])
+	}
+	if got := numFmt(t, f, "工单明细", "K2"); got != "yyyy-mm-dd hh:mm" {
+		t.Errorf("报修时间 format = %q", got)
+	}
 	if first[2] != "门急诊挂号" || first[3] != "高" || first[4] != "已关闭" || first[8] != "张三" || first[10] != "2026-11-01 00:00" || first[9] != "是" {
 		t.Errorf("ticket #1 = %v", first)
 	}
-	if got := rowOf(t, f, "工单明细", "15"); got[2] != "未指定系统" || got[8] != "" || got[11] != "" {
+	if got := rowOf(t, f, "工单明细", "15"); got[2] != "未指定系统" || got[8] != "" || got[11] != "" || got[10] != "2026-11-02 09:36" || got[15] != "2026-11-02 10:36" {
 		t.Errorf("ticket #15 (no system, unassigned, not claimed) = %v", got)
 	}
 }
@@ -323,5 +330,24 @@ func TestXLSXErrors(t *testing.T) {
 	r.Tickets = func(yield func(reports.TicketRow) error) error { return boom }
 	if err := reports.WriteXLSX(io.Discard, r); !errors.Is(err, boom) {
 		t.Errorf("ticket source failure = %v, want it wrapped", err)
+	}
+	// A cursor that fails halfway, after several batches.
+	rows := genTickets(5000, r.Figures.Period.From, time.Hour)
+	r.Tickets = func(yield func(reports.TicketRow) error) error {
+		n := 0
+		err := rows(func(t reports.TicketRow) error {
+			if n++; n == 3000 {
+				return boom
+			}
+			return yield(t)
+		})
+		return err
+	}
+	if err := reports.WriteXLSX(io.Discard, r); !errors.Is(err, boom) {
+		t.Errorf("ticket source failing halfway = %v, want it wrapped", err)
+	}
+	r.Tickets = func(yield func(reports.TicketRow) error) error { panic("driver bug") }
+	if err := reports.WriteXLSX(io.Discard, r); err == nil || !strings.Contains(err.Error(), "driver bug") {
+		t.Errorf("panicking ticket source = %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"opsbot/reports"
 )
@@ -173,5 +174,82 @@ func TestChangeRequestDoc(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// docxText writes d and reads its text back, as a recipient's Word would.
+func docxText(t *testing.T, d reports.Doc) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := reports.WriteDOCX(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	text, err := reports.ReadDOCXText(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+func TestIncidentReportDoc(t *testing.T) {
+	start := time.Date(2026, 11, 28, 0, 2, 0, 0, time.UTC)
+	in := reports.IncidentReport{
+		Ticket: 128, System: "门急诊挂号", Title: "挂号系统无法出号",
+		ReportedAt: start, ResolvedAt: at(start.Add(98 * time.Minute)), Duration: 98 * time.Minute,
+		Merged: 7, Departments: []string{"门诊部", "急诊科"}, Breaches: []string{"解决"},
+		Timeline: []reports.TimelineEntry{
+			{At: start, What: "首次报修", Who: "赵护士"},
+			{At: start.Add(8 * time.Minute), What: "接单", Who: "张三"},
+		},
+		RootCause: "数据库连接池耗尽。",
+		People:    []reports.KV{{"处理工程师", "张三"}, {"服务主管", "王五"}},
+		Status:    "待医院确认",
+		Location:  shanghai,
+	}
+	text := docxText(t, in.Doc())
+	for _, want := range []string{
+		"重大事件分析报告\n", "事件工单\t#128 挂号系统无法出号\n", "首次报修\t2026-11-28 08:02\n", "解决时间\t2026-11-28 09:40\n",
+		"一、事件经过\n", "2026-11-28 08:10\t接单\t张三\n",
+		"二、影响范围\n", "影响时长\t1小时38分\n", "合并报修\t7 单\n", "受影响科室\t门诊部、急诊科\n", "超时情况\t解决\n",
+		"三、根本原因\n数据库连接池耗尽。\n",
+		"四、整改措施\n（尚未填写）\n",
+		"五、参与人员\n", "服务主管\t王五\n",
+		"信息科负责人（签字）",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("incident report lacks %q:\n%s", want, text)
+		}
+	}
+	md := in.Doc().Markdown()
+	if !strings.Contains(md, "## 四、整改措施\n（尚未填写）") || !strings.Contains(md, "> 2026-11-28 08:02｜首次报修｜赵护士") {
+		t.Errorf("incident markdown:\n%s", md)
+	}
+}
+
+func TestChangeRequestFromRecord(t *testing.T) {
+	from := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
+	c := reports.ChangeRequest{
+		Number: 15, System: "检验信息系统", What: "升级 LIS 接口至 3.2", Why: "医保新规", Risk: "中",
+		Rollback: "恢复 3.1 安装包", WindowFrom: from, WindowTo: from.Add(3 * time.Hour),
+		Departments: []string{"检验科"}, Requester: "张三", RequestedAt: from.Add(-48 * time.Hour), Status: "已驳回",
+		Approvals: []reports.ChangeApproval{
+			{Step: "服务主管", Approver: "王五", Answer: "同意", At: at(from.Add(-40 * time.Hour))},
+			{Step: "信息科", Approver: "李四", Answer: "驳回", Reason: "与体检高峰冲突", At: at(from.Add(-30 * time.Hour))},
+		},
+		Location: shanghai,
+	}
+	text := docxText(t, c.Doc())
+	for _, want := range []string{
+		"变更申请单\n", "变更编号\t变更 #15\n", "状态\t已驳回\n", "计划窗口\t2026-12-05 22:00 至 2026-12-06 01:00\n",
+		"风险等级\t中\n", "影响科室\t检验科\n",
+		"审批环节\t审批人\t意见\t理由\t时间\n", "信息科\t李四\t驳回\t与体检高峰冲突\t2026-12-04 16:00\n",
+		"申请人（签字）",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("change form lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "窗口内相关报修") {
+		t.Error("a change with no linked tickets lists them")
 	}
 }

@@ -32,7 +32,8 @@ func (k Kind) Label() string {
 // caller fills it from the database; nothing in it is recomputed here.
 type Report struct {
 	Kind Kind
-	// Title heads the report, e.g. "XX县人民医院信息系统运维服务"; empty
+	// Title heads the report before its kind, e.g. "XX县人民医院信息系统运维"
+	// gives "XX县人民医院信息系统运维服务月报 · 2026年11月"; empty
 	// means just the kind and period.
 	Title string
 	// Figures are the period's figures (models.Tx.Figures).

@@ -18,16 +18,19 @@ import (
 // is ≤ 10 s and ≤ 300 MB). Run:
 //
 //	go test ./reports -run '^$' -bench AnnualXLSX500k -benchtime 1x
-func BenchmarkAnnualXLSX500k(b *testing.B) {
-	const tickets = 500_000
+func BenchmarkAnnualXLSX500k(b *testing.B) { benchXLSX(b, annualReport(500_000)) }
+
+// BenchmarkMonthlyXLSX42k is a month of that year: 42,000 tickets.
+func BenchmarkMonthlyXLSX42k(b *testing.B) { benchXLSX(b, monthlyReport(42_000)) }
+
+func benchXLSX(b *testing.B, r *reports.Report) {
 	dir := b.TempDir()
 	for b.Loop() {
-		path := filepath.Join(dir, "annual.xlsx")
+		path := filepath.Join(dir, "report.xlsx")
 		out, err := os.Create(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		r := annualReport(tickets)
 		runtime.GC()
 		peak, stop := sampleHeap()
 		cpu0 := cpuTime()

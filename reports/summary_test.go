@@ -73,3 +73,23 @@ func TestSummaryStaysShort(t *testing.T) {
 		t.Errorf("long names pushed out the confirmation line:\n%s", md)
 	}
 }
+
+func TestConfirmationState(t *testing.T) {
+	ok := reports.Approval{Approver: "a", Answer: reports.AnswerConfirmed}
+	no := reports.Approval{Approver: "b", Answer: reports.AnswerObjected, Comment: "超时原因不清楚"}
+	wait := reports.Approval{Approver: "c"}
+	for _, c := range []struct {
+		in   []reports.Approval
+		want string
+	}{
+		{nil, "未送确认"},
+		{[]reports.Approval{wait}, "待确认（已确认 0/1）"},
+		{[]reports.Approval{ok, wait}, "待确认（已确认 1/2）"},
+		{[]reports.Approval{ok, no}, "有意见"},
+		{[]reports.Approval{ok, ok}, "已确认"},
+	} {
+		if got := reports.ConfirmationState(c.in); got != c.want {
+			t.Errorf("ConfirmationState(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

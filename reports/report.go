@@ -6,6 +6,8 @@ package reports
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"opsbot/models"
@@ -280,18 +282,7 @@ func percentText(x models.Rate) string {
 	return fmt.Sprintf("%.1f%%", v*100)
 }
 
-// targetText writes a target fraction: "95%".
+// targetText writes a target fraction: "95%", "92.5%".
 func targetText(t float64) string {
-	return fmt.Sprintf("%g%%", roundTo(t*100, 1))
-}
-
-func roundTo(v float64, places int) float64 {
-	p := 1.0
-	for range places {
-		p *= 10
-	}
-	if v < 0 {
-		return -float64(int64(-v*p+0.5)) / p
-	}
-	return float64(int64(v*p+0.5)) / p
+	return strconv.FormatFloat(math.Round(t*1000)/10, 'f', -1, 64) + "%"
 }

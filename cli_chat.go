@@ -47,7 +47,7 @@ func cmdChat(ctx context.Context, e env, args []string) error {
 	}
 	defer a.close()
 	session := time.Now().UnixNano()
-	term := &terminal{out: e.stdout}
+	term := &terminal{out: e.stdout, store: a.store}
 	sender := &outbox.Sender{Store: a.store, Deliverer: term, Log: a.log, Workers: 1}
 	if production {
 		// Only what this session's lines caused: every such key holds the
@@ -129,8 +129,21 @@ func (a *app) recoverInbox(ctx context.Context, before time.Time) error {
 
 // terminal prints what opsbot sends.
 type terminal struct {
-	mu  sync.Mutex
-	out io.Writer
+	mu    sync.Mutex
+	out   io.Writer
+	store *models.Store
+}
+
+// fileName names a file message's file (and where it can be read).
+func (t *terminal) fileName(m models.OutboxMessage) string {
+	if m.FileID == nil || t.store == nil {
+		return "（无文件）"
+	}
+	f, err := t.store.File(context.Background(), *m.FileID)
+	if err != nil {
+		return fmt.Sprintf("文件 %d", *m.FileID)
+	}
+	return fmt.Sprintf("%s（%d 字节）", f.Name, f.Size)
 }
 
 // Deliver implements outbox.Deliverer.
@@ -147,6 +160,10 @@ func (t *terminal) Deliver(_ context.Context, m models.OutboxMessage) (string, e
 	}
 	if m.MsgType == models.MsgCardUpdate {
 		fmt.Fprintf(t.out, "→ %s：［卡片已更新］\n", to)
+	}
+	if m.MsgType == models.MsgFile {
+		fmt.Fprintf(t.out, "→ %s：［文件］%s\n", to, t.fileName(m))
+		return "", nil
 	}
 	if m.Card != nil {
 		var b strings.Builder

@@ -111,7 +111,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 			return nil, err
 		}
 		a.handlers.SetDirectory(&directory{c: c})
-		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
+		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.store.File}
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}

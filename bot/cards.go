@@ -82,6 +82,7 @@ type (
 		Markdown     *contentBody  `json:"markdown,omitempty"`
 		TextCard     *TextCard     `json:"textcard,omitempty"`
 		TemplateCard *TemplateCard `json:"template_card,omitempty"`
+		File         *mediaBody    `json:"file,omitempty"`
 	}
 
 	chatMessage struct {
@@ -90,6 +91,11 @@ type (
 		Text     *contentBody `json:"text,omitempty"`
 		Markdown *contentBody `json:"markdown,omitempty"`
 		TextCard *TextCard    `json:"textcard,omitempty"`
+		File     *mediaBody   `json:"file,omitempty"`
+	}
+
+	mediaBody struct {
+		MediaID string `json:"media_id"`
 	}
 
 	robotMessage struct {

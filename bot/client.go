@@ -292,6 +292,8 @@ type Outgoing struct {
 	Text         string   // content for text and markdown
 	TextCard     *TextCard
 	TemplateCard *TemplateCard
+	// MediaID is the uploaded file of a file message (UploadMedia).
+	MediaID string
 }
 
 // Message types the client sends.
@@ -300,6 +302,7 @@ const (
 	MsgMarkdown     = "markdown"
 	MsgTextCard     = "textcard"
 	MsgTemplateCard = "template_card"
+	MsgFile         = "file"
 )
 
 // SendResult is what WeCom answered to a send.
@@ -354,6 +357,11 @@ func (c *Client) sendApp(ctx context.Context, m Outgoing) (SendResult, error) {
 			return SendResult{}, err
 		}
 		req.TemplateCard = card
+	case MsgFile:
+		if m.MediaID == "" {
+			return SendResult{}, fmt.Errorf("%w: file message without media_id", ErrBadMessage)
+		}
+		req.File = &mediaBody{MediaID: m.MediaID}
 	default:
 		return SendResult{}, fmt.Errorf("%w: msgtype %q", ErrBadMessage, m.MsgType)
 	}
@@ -393,8 +401,13 @@ func (c *Client) sendChat(ctx context.Context, m Outgoing) error {
 			return err
 		}
 		req.TextCard = m.TextCard
+	case MsgFile:
+		if m.MediaID == "" {
+			return fmt.Errorf("%w: file message without media_id", ErrBadMessage)
+		}
+		req.File = &mediaBody{MediaID: m.MediaID}
 	default:
-		return fmt.Errorf("%w: app group chats take text, markdown or textcard, not %q", ErrBadMessage, m.MsgType)
+		return fmt.Errorf("%w: app group chats take text, markdown, textcard or file, not %q", ErrBadMessage, m.MsgType)
 	}
 	return c.call(ctx, apiAppChatSend, http.MethodPost, nil, req, nil)
 }

@@ -56,12 +56,14 @@ type OutboxMessage struct {
 	ID int64 `gorm:"primaryKey"`
 	// Key makes a message idempotent: a re-run enqueue with the same key
 	// adds nothing, and delivery marks the key once.
-	Key          string `gorm:"column:msg_key"`
-	Recipient    string
-	MsgType      string
-	Content      string
-	Card         *Card `gorm:"serializer:json"`
-	TicketID     *int64
+	Key       string `gorm:"column:msg_key"`
+	Recipient string
+	MsgType   string
+	Content   string
+	Card      *Card `gorm:"serializer:json"`
+	TicketID  *int64
+	// FileID is the stored file of a file message.
+	FileID       *int64
 	Status       OutboxStatus
 	Attempts     int
 	NextAttempt  time.Time `gorm:"column:next_attempt_at"`
@@ -73,6 +75,9 @@ type OutboxMessage struct {
 
 // TableName is the outbox table.
 func (OutboxMessage) TableName() string { return "outbox" }
+
+// MsgFile is the outbox type of a stored file sent as a file message.
+const MsgFile = "file"
 
 // MsgCardUpdate is the outbox type that marks a clicked card as done
 // (update_template_card): Content is the new button text.
@@ -96,7 +101,10 @@ type Message struct {
 	Card     *Card
 	// CardUpdate marks a clicked card done instead of sending a message.
 	CardUpdate *CardUpdate
-	TicketID   int64
+	// FileID sends a stored file (File) instead of a text; Text, when set,
+	// goes first as its caption.
+	FileID   int64
+	TicketID int64
 	// Key identifies the message for idempotency; it must be the same when
 	// the same cause is processed again.
 	Key string
@@ -117,6 +125,9 @@ func (tx *Tx) Send(m Message) error {
 		row.MsgType, row.Content, row.ResponseCode, row.Card = MsgCardUpdate, m.CardUpdate.Label, m.CardUpdate.ResponseCode, m.CardUpdate.Card
 	case m.Card != nil:
 		row.MsgType, row.Card = "template_card", m.Card
+	case m.FileID != 0:
+		id := m.FileID
+		row.MsgType, row.FileID = MsgFile, &id
 	case m.Markdown:
 		row.MsgType = "markdown"
 	}

@@ -340,3 +340,32 @@ func TestRobotOpsGroupHeldToTheRobotLimit(t *testing.T) {
 		t.Fatalf("sent %d after the window, want the 5 held back", n)
 	}
 }
+
+// TestFileMessageIsUploadedThenSent: a stored file goes out as WeCom's
+// file message after a media upload; the bytes WeCom got are the file's.
+func TestFileMessageIsUploadedThenSent(t *testing.T) {
+	r := newRig(t)
+	r.wecom.Files = r.store.File
+	var id int64
+	if err := r.store.Update(context.Background(), func(tx *models.Tx) error {
+		f := &models.File{Name: "服务月报-2026-11.xlsx", Mime: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: []byte("PK fake xlsx"), Kind: models.FileReport}
+		if err := tx.SaveFile(f); err != nil {
+			return err
+		}
+		id = f.ID
+		return tx.Send(models.Message{To: "zhaoliu", FileID: f.ID, Key: "file:1"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.run(); n != 1 {
+		t.Fatalf("sent %d", n)
+	}
+	msgs := r.fake.Messages()
+	if len(msgs) != 1 || msgs[0].MsgType != "file" || msgs[0].MediaID == "" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	up, ok := r.fake.Uploaded(msgs[0].MediaID)
+	if !ok || string(up.Data) != "PK fake xlsx" || up.Name != "服务月报-2026-11.xlsx" {
+		t.Fatalf("uploaded %+v %v (file %d)", up, ok, id)
+	}
+}

@@ -18,6 +18,8 @@ type WeCom struct {
 	OpsChatID string
 	RobotKey  string
 	Fallback  func(ctx context.Context) ([]string, error)
+	// Files reads a stored file for a file message.
+	Files func(ctx context.Context, id int64) (*models.File, error)
 }
 
 // Deliver implements Deliverer.
@@ -52,6 +54,11 @@ func (w *WeCom) Deliver(ctx context.Context, m models.OutboxMessage) (string, er
 		}
 		out.ToUsers = people
 	}
+	if m.MsgType == models.MsgFile {
+		if err := w.prepareFile(ctx, m, &out); err != nil {
+			return "", err
+		}
+	}
 	if m.Card != nil {
 		if out.ChatID != "" || out.RobotKey != "" {
 			// Group chats cannot carry interactive cards; the text says it.
@@ -68,6 +75,41 @@ func (w *WeCom) Deliver(ctx context.Context, m models.OutboxMessage) (string, er
 		return "", Permanent{fmt.Errorf("unknown WeCom user %s", strings.Join(res.InvalidUsers, ","))}
 	}
 	return res.ResponseCode, nil
+}
+
+// prepareFile uploads the row's file and makes out a file message; a
+// group robot cannot take files, so it gets a note instead.
+func (w *WeCom) prepareFile(ctx context.Context, m models.OutboxMessage, out *bot.Outgoing) error {
+	if m.FileID == nil || w.Files == nil {
+		return Permanent{errors.New("file message without a file store")}
+	}
+	f, err := w.Files(ctx, *m.FileID)
+	if err != nil {
+		return err
+	}
+	if out.RobotKey != "" {
+		out.MsgType, out.Text = bot.MsgText, fmt.Sprintf("【文件】%s 已生成（%s），群机器人不能发文件，请向服务主管索取或在控制台下载。", f.Name, sizeText(f.Size))
+		return nil
+	}
+	if len(f.Data) == 0 {
+		return Permanent{fmt.Errorf("file %d has no bytes in the database", f.ID)}
+	}
+	if len(f.Data) > bot.MaxUpload {
+		return Permanent{fmt.Errorf("file %s is %s, over WeCom's 20 MB", f.Name, sizeText(f.Size))}
+	}
+	id, err := w.Client.UploadMedia(ctx, "file", f.Name, f.Data)
+	if err != nil {
+		return err
+	}
+	out.MsgType, out.MediaID, out.Text = bot.MsgFile, id, ""
+	return nil
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", (n+1023)/1024)
 }
 
 // templateCard turns a card into a button_interaction card. The task id

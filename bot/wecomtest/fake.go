@@ -64,6 +64,7 @@ type SentMessage struct {
 	Text         string
 	TaskID       string // template cards
 	ResponseCode string // template cards sent to people
+	MediaID      string // file messages
 	Body         map[string]any
 }
 
@@ -89,6 +90,7 @@ type Server struct {
 	delays   map[string]time.Duration
 	users    map[string]fakeUser
 	depts    map[int]string
+	media    map[string]Media
 	seq      int
 }
 
@@ -228,6 +230,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	call.Token = call.Query.Get("access_token")
 	call.Query.Del("access_token")
 	call.Query.Del("corpsecret")
+	if s.serveMedia(w, r, api, &call) {
+		return
+	}
 	if r.Method == http.MethodPost {
 		if err := json.NewDecoder(r.Body).Decode(&call.Body); err != nil {
 			s.finish(w, &call, answer{"errcode": codeBadParameter, "errmsg": "invalid json"}, nil)
@@ -436,6 +441,8 @@ func sentMessage(api string, body map[string]any) SentMessage {
 		m.Text = str(part["content"])
 	case "textcard":
 		m.Text = str(part["title"]) + "\n" + str(part["description"])
+	case "file":
+		m.MediaID = str(part["media_id"])
 	case "template_card":
 		title, _ := part["main_title"].(map[string]any)
 		m.Text = str(title["title"])

@@ -111,6 +111,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 			return nil, err
 		}
 		a.handlers.SetDirectory(&directory{c: c})
+		a.jobs.Members = a.departmentMembers
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.store.File}
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
@@ -317,4 +318,25 @@ func (d *directory) Lookup(ctx context.Context, userID string) (string, string, 
 	}
 	d.cache.Store(userID, e)
 	return e.name, e.dept, e.err
+}
+
+// departmentMembers lists the userids of a WeCom department (a name or an
+// id), for the yearly survey's recipients. It calls WeCom, so it runs in
+// the survey job before any transaction.
+func (a *app) departmentMembers(ctx context.Context, department string) ([]string, error) {
+	p := bot.Probe{Base: a.cfg.WeCom.APIBase}
+	tok, err := p.GetToken(ctx, a.cfg.WeCom.CorpID, a.cfg.WeCom.Secret)
+	if err != nil {
+		return nil, err
+	}
+	d, err := resolveDepartment(ctx, p, tok.Value, department)
+	if err != nil {
+		return nil, err
+	}
+	members, _, err := p.DepartmentMembers(ctx, tok.Value, d.ID, true)
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.UserID
+	}
+	return ids, err
 }

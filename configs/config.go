@@ -105,8 +105,10 @@ type Rating struct {
 	SurveyFile string `yaml:"survey_file"`
 }
 
-// Hospital names the hospital's people who confirm deliverables.
+// Hospital names the hospital and its people who confirm deliverables.
 type Hospital struct {
+	// Name heads the reports, e.g. "XX县人民医院信息系统运维".
+	Name string `yaml:"name"`
 	// Approvers are the 信息科 userids who confirm reports, incident
 	// reports and change requests.
 	Approvers []string `yaml:"approvers"`

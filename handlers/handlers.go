@@ -364,5 +364,8 @@ func (h *Handlers) giveUp(ctx context.Context, msg bot.Incoming) error {
 	})
 }
 
+// Catalog is the system catalog the handlers recognise reports with.
+func (h *Handlers) Catalog() *models.Catalog { return h.catalog }
+
 // SetDirectory sets the address list once the WeCom client exists.
 func (h *Handlers) SetDirectory(d Directory) { h.dir = d }

@@ -21,6 +21,7 @@ type harness struct {
 	t     *testing.T
 	store *models.Store
 	h     *handlers.Handlers
+	deps  handlers.Deps
 	clock *modelstest.Clock
 	kv    *kv.Memory
 	inbox *handlers.Inbox
@@ -61,10 +62,17 @@ func newHarness(t *testing.T, open func(testing.TB, models.Options) *models.Stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Deps{Store: store, KV: mem, Catalog: cat, Config: cfg, OnCall: oncall, PhoneGateway: true, Source: models.SourceChat})
+	hd := handlers.Deps{Store: store, KV: mem, Catalog: cat, Config: cfg, OnCall: oncall, PhoneGateway: true, Source: models.SourceChat}
+	h := handlers.New(hd)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	return &harness{t: t, store: store, h: h, clock: clock, kv: mem, inbox: handlers.NewInbox(ctx, store, 1)}
+	return &harness{t: t, store: store, h: h, deps: hd, clock: clock, kv: mem, inbox: handlers.NewInbox(ctx, store, 1)}
+}
+
+// reconfigure rebuilds the handlers with cfg, on the same store.
+func (hs *harness) reconfigure(cfg configs.Config) {
+	hs.deps.Config = cfg
+	hs.h = handlers.New(hs.deps)
 }
 
 // eachStore runs a conversation test on SQLite and on Postgres.

@@ -265,6 +265,24 @@ CREATE TABLE files (
 CREATE INDEX files_ticket ON files(ticket_id) WHERE ticket_id IS NOT NULL;
 ALTER TABLE outbox ADD COLUMN file_id BIGINT;
 `})
+	// Reports asked for in chat are built by a job, outside the message's
+	// transaction; the yearly survey keeps its questions and when its
+	// invitations went out.
+	migrations = append(migrations, migration{Version: 11, Name: "report requests, survey questions", SQL: `
+CREATE TABLE report_requests (
+  id {{id}},
+  kind VARCHAR(16) NOT NULL,
+  period VARCHAR(16) NOT NULL,
+  requested_by VARCHAR(64) NOT NULL,
+  requested_at {{ts}} NOT NULL,
+  deliver VARCHAR(16) NOT NULL DEFAULT 'requester',
+  done_at {{ts}},
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX report_requests_pending ON report_requests(id) WHERE done_at IS NULL;
+ALTER TABLE survey_runs ADD COLUMN questions TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE survey_runs ADD COLUMN invited_at {{ts}};
+`})
 }
 
 var dialectTypes = map[string]*strings.Replacer{

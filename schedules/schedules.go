@@ -29,6 +29,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Owner names this replica in the job locks; empty picks a random one.
 	Owner string
+	// Members lists a WeCom department's userids (by name or id), for the
+	// yearly survey's recipients; nil without WeCom.
+	Members func(ctx context.Context, department string) ([]string, error)
 }
 
 // Jobs runs the job table.
@@ -69,6 +72,9 @@ func (j *Jobs) Table() []Job {
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
 		{Name: "rating-sweep", Spec: "@every 1m", Run: j.SweepRatings, Lock: 2 * time.Minute},
+		{Name: "monthly-report", Spec: "0 9 1 * *", Run: j.MonthlyReport, Lock: 10 * time.Minute},
+		{Name: "report-build", Spec: "@every 30s", Run: j.BuildReports, Lock: 10 * time.Minute},
+		{Name: "survey", Spec: "@every 1m", Run: j.Survey, Lock: 5 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
 	}

@@ -1,0 +1,190 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"opsbot/configs"
+	"opsbot/models"
+)
+
+// Source is what building a report reads: the store, the catalog for
+// system names, and the configuration (targets, time zone).
+type Source struct {
+	Store   *models.Store
+	Catalog *models.Catalog
+	Config  configs.Config
+	// Title heads every report (the hospital and contract).
+	Title string
+}
+
+// Monthly builds the monthly service report of a month, judged at now.
+func (src Source) Monthly(ctx context.Context, year int, month time.Month, now time.Time) (*Report, error) {
+	loc := src.Config.Location()
+	p := models.MonthPeriod(year, month, loc)
+	r, err := src.build(ctx, Monthly, p, PeriodKey(Monthly, p), now)
+	if err != nil {
+		return nil, err
+	}
+	err = src.Store.View(ctx, func(tx *models.Tx) (err error) {
+		r.Daily, err = dailyOf(tx, p, loc)
+		return err
+	})
+	return r, err
+}
+
+// Annual builds the annual service report of a year, with each month's
+// figures for the trend.
+func (src Source) Annual(ctx context.Context, year int, now time.Time) (*Report, error) {
+	loc := src.Config.Location()
+	p := models.YearPeriod(year, loc)
+	r, err := src.build(ctx, Annual, p, PeriodKey(Annual, p), now)
+	if err != nil {
+		return nil, err
+	}
+	err = src.Store.View(ctx, func(tx *models.Tx) error {
+		for m := time.January; m <= time.December; m++ {
+			mp := models.MonthPeriod(year, m, loc)
+			if !mp.From.Before(now) {
+				r.Months = append(r.Months, nil)
+				continue
+			}
+			f, err := tx.Figures(mp, src.Config.Contract, src.Config.Rating.AlertAtOrBelow)
+			if err != nil {
+				return err
+			}
+			r.Months = append(r.Months, f)
+		}
+		s, err := SurveyOf(tx, year, src.Config.Contract.Satisfaction)
+		r.Survey = s
+		return err
+	})
+	return r, err
+}
+
+// PeriodKey names a report's period: "2026-11" for a month, "2026" for a
+// year; confirmations are kept under it.
+func PeriodKey(k Kind, p models.Period) string {
+	if k == Annual {
+		return p.From.Format("2006")
+	}
+	return p.From.Format("2006-01")
+}
+
+func (src Source) build(ctx context.Context, kind Kind, p models.Period, key string, now time.Time) (*Report, error) {
+	r := &Report{Kind: kind, Title: src.Title, Location: src.Config.Location(), SystemName: src.Catalog.Name}
+	var team *models.Team
+	err := src.Store.View(ctx, func(tx *models.Tx) error {
+		var err error
+		if r.Figures, err = tx.Figures(p, src.Config.Contract, src.Config.Rating.AlertAtOrBelow); err != nil {
+			return err
+		}
+		if team, err = tx.Team(); err != nil {
+			return err
+		}
+		low, err := tx.LowRatings(p, src.Config.Rating.AlertAtOrBelow)
+		if err != nil {
+			return err
+		}
+		for _, l := range low {
+			t, err := tx.Ticket(l.TicketID)
+			if err != nil {
+				return err
+			}
+			lr := LowRating{Ticket: l.TicketID, System: t.System, Reporter: orID(t.ReporterName, t.ReporterID), Score: *l.Score, Comment: l.Comment,
+				FollowUp: l.Followup, FollowUpBy: l.FollowupBy, FollowUpAt: l.FollowupAt}
+			if l.RatedAt != nil {
+				lr.RatedAt = *l.RatedAt
+			}
+			r.LowRatings = append(r.LowRatings, lr)
+		}
+		cs, err := tx.Confirmations(string(kind), key)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			r.Approvals = append(r.Approvals, Approval{Approver: c.ApproverID, SentAt: c.SentAt, Answer: Answer(c.Answer), Comment: c.Comment, AnsweredAt: c.AnsweredAt})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reports: %s %s: %w", kind, key, err)
+	}
+	r.PersonName = func(id string) string {
+		if s, ok := team.Member(id); ok {
+			return s.Name
+		}
+		return id
+	}
+	r.Tickets = func(yield func(TicketRow) error) error {
+		return src.Store.EachReportRow(ctx, p, now, func(row models.ReportRow) error {
+			return yield(ticketRow(row))
+		})
+	}
+	return r, nil
+}
+
+func orID(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
+}
+
+func ticketRow(r models.ReportRow) TicketRow {
+	t := r.Ticket
+	row := TicketRow{
+		Number: t.ID, Kind: t.Kind, System: t.System, Priority: t.Priority, Status: t.Status,
+		Title: t.Title, Department: t.Department, Reporter: t.ReporterID, ReporterName: t.ReporterName, Assignee: t.AssigneeID, Major: t.Major,
+		CreatedAt: t.CreatedAt, ClaimedAt: t.ClaimedAt, OnsiteAt: t.OnsiteAt, ResolvedAt: t.ResolvedAt, ClosedAt: t.ClosedAt,
+		DueResponse: t.DueResponse, DueOnsite: t.DueOnsite, DueResolution: t.DueResolution,
+		ResponseBreached: r.ResponseB, OnsiteBreached: r.OnsiteB, ResolutionBreached: r.ResolutionB,
+		BreachReason: t.BreachReason, RatingComment: r.RatingComment,
+	}
+	if r.Score != nil {
+		row.Rating = *r.Score
+	}
+	return row
+}
+
+func dailyOf(tx *models.Tx, p models.Period, loc *time.Location) ([]DayCount, error) {
+	days, err := tx.DailyCounts(p, loc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DayCount, len(days))
+	for i, d := range days {
+		out[i] = DayCount{Day: d.Day, Created: d.Created, Resolved: d.Resolved}
+	}
+	return out, nil
+}
+
+// SurveyOf is the yearly survey's results for the annual report; nil when
+// no survey ran that year.
+func SurveyOf(tx *models.Tx, year int, target float64) (*Survey, error) {
+	res, err := tx.SurveyResults(year)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	s := &Survey{Year: year, Overall: models.Satisfaction{Mean: res.Mean, Rated: res.Answered, Asked: res.Asked, Target: target}}
+	for _, q := range res.Questions {
+		s.Questions = append(s.Questions, SurveyQuestion{Text: q.Text, Mean: q.Mean, Answers: q.Answers})
+	}
+	for _, c := range res.Comments {
+		s.Comments = append(s.Comments, SurveyComment{By: c.By, Text: c.Text})
+	}
+	return s, nil
+}
+
+// ConfirmCard asks a hospital approver to confirm a delivered report with
+// 确认 / 有意见; a click comes back as report:ok|object:<kind>:<period>.
+func ConfirmCard(kind Kind, period, summary string) *models.Card {
+	key := string(kind) + ":" + period
+	return &models.Card{
+		TaskID:  "report-" + string(kind) + "-" + period,
+		Title:   fmt.Sprintf("【%s %s】请确认", kind.Label(), period),
+		Desc:    summary,
+		Buttons: []models.CardButton{{Key: "report:ok:" + key, Text: "确认", Style: 1}, {Key: "report:object:" + key, Text: "有意见", Style: 2}},
+	}
+}

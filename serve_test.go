@@ -38,7 +38,19 @@ type servedOpsbot struct {
 	crypto *bot.Crypto
 	env    map[string]string
 	stop   func() int
+	// logs is everything serve wrote to stderr (its JSON log).
+	logs *syncBuffer
 }
+
+// syncBuffer is a bytes.Buffer safe to write from serve's goroutines while
+// a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string            { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,11 +93,12 @@ func startServe(t *testing.T, env map[string]string, fake *wecomtest.Server) *se
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	errb := &syncBuffer{}
 	go func() {
-		done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+		done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, errb, func(k string) string { return env[k] })
 	}()
-	s := &servedOpsbot{t: t, base: "http://" + env["OPSBOT_HTTP_ADDR"], admin: "http://" + env["OPSBOT_ADMIN_ADDR"], fake: fake, env: env}
+	s := &servedOpsbot{t: t, base: "http://" + env["OPSBOT_HTTP_ADDR"], admin: "http://" + env["OPSBOT_ADMIN_ADDR"], fake: fake, env: env, logs: errb}
 	s.crypto, _ = bot.NewCrypto(testToken, testAESKey, wecomtest.CorpID)
 	stopped := false
 	s.stop = func() int {

@@ -13,9 +13,11 @@ import (
 	"opsbot/configs"
 	"opsbot/models"
 	"opsbot/models/modelstest"
+	"opsbot/reports"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/xuri/excelize/v2"
 )
 
 // runCLI runs one opsbot command with env and stdin.
@@ -242,5 +244,51 @@ func TestChatRefusesAProductionConfig(t *testing.T) {
 	pending, err := s.PendingInbox(ctx, time.Now().Add(time.Hour), 0, 10)
 	if err != nil || len(pending) != 1 || pending[0].Key != "msg:real" {
 		t.Fatalf("the real message was processed: %+v %v", pending, err)
+	}
+}
+
+// TestReportCLI: opsbot report writes the figures as JSON (rates as
+// fractions) and the XLSX with its sheets, on both databases.
+func TestReportCLI(t *testing.T) {
+	for name, env := range cliDatabases(t) {
+		t.Run(name, func(t *testing.T) {
+			code, out, errs := runCLI(t, env, "报修 门诊收费 3号窗口打印不了发票\n@zhangsan 接单 1\n@zhangsan 解决 1 重装驱动\n/click confirm:1:yes\n/click rate:1:80\n报修 检验系统打不开 检验科\n", "chat", "--user", "nurse01")
+			if code != 0 {
+				t.Fatalf("chat: %d %s %s", code, out, errs)
+			}
+			month := time.Now().In(modelstest.Shanghai).Format("2006-01")
+			code, out, errs = runCLI(t, env, "", "report", "monthly", "--month", month, "--json")
+			if code != 0 {
+				t.Fatalf("report --json: %d %s", code, errs)
+			}
+			var f map[string]any
+			if err := json.Unmarshal([]byte(out), &f); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out)
+			}
+			if f["created"] != 2.0 || f["resolved"] != 1.0 || f["resolution_rate"] != 0.5 || f["rated"] != 1.0 || f["satisfaction"] != 80.0 {
+				t.Fatalf("figures %v", f)
+			}
+			for _, k := range []string{"on_time_rate", "response_on_time_rate"} {
+				if _, ok := f[k]; !ok {
+					t.Errorf("key %s missing", k)
+				}
+			}
+			xlsx := filepath.Join(t.TempDir(), "m.xlsx")
+			code, _, errs = runCLI(t, env, "", "report", "monthly", "--month", month, "--out", xlsx)
+			if code != 0 {
+				t.Fatalf("report --out: %d %s", code, errs)
+			}
+			x, err := excelize.OpenFile(xlsx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows, _ := x.GetRows(reports.SheetTickets); len(rows) != 3 {
+				t.Fatalf("ticket sheet rows %d", len(rows))
+			}
+			code, _, errs = runCLI(t, env, "", "report", "weekly")
+			if code != 2 || !strings.Contains(errs, "opsbot report monthly") {
+				t.Fatalf("bad kind: %d %s", code, errs)
+			}
+		})
 	}
 }

@@ -130,18 +130,18 @@ type Figures struct {
 // kpiExpr holds the SQL of each clause of docs/kpi.md; "?" is the instant
 // open tickets are judged at. Judge (judge.go) is the same rule in Go.
 var kpiExpr = kpiClauses{
-	resolved:       `status IN ('resolved','closed')`,
-	onTime:         `(status IN ('resolved','closed') AND COALESCE(paused_at, resolved_at) <= due_resolution)`,
-	claimed:        `claimed_at IS NOT NULL`,
-	responseOnTime: `(claimed_at IS NOT NULL AND claimed_at <= due_response)`,
-	onsiteStopped:  `(due_onsite IS NOT NULL AND COALESCE(onsite_at, resolved_at) IS NOT NULL)`,
-	onsiteOnTime:   `(due_onsite IS NOT NULL AND COALESCE(onsite_at, resolved_at) <= due_onsite)`,
-	responseBreached: `((claimed_at IS NOT NULL AND claimed_at > due_response) OR
-  (claimed_at IS NULL AND status = 'new' AND ? > due_response))`,
-	onsiteBreached: `(due_onsite IS NOT NULL AND (COALESCE(onsite_at, resolved_at) > due_onsite OR
-  (COALESCE(onsite_at, resolved_at) IS NULL AND status IN ('new','claimed') AND ? > due_onsite)))`,
-	resolutionBreached: `(CASE WHEN status IN ('paused','resolved','closed') THEN COALESCE(paused_at, resolved_at) > due_resolution
-  ELSE ? > due_resolution END)`,
+	resolved:       `t.status IN ('resolved','closed')`,
+	onTime:         `(t.status IN ('resolved','closed') AND COALESCE(t.paused_at, t.resolved_at) <= t.due_resolution)`,
+	claimed:        `t.claimed_at IS NOT NULL`,
+	responseOnTime: `(t.claimed_at IS NOT NULL AND t.claimed_at <= t.due_response)`,
+	onsiteStopped:  `(t.due_onsite IS NOT NULL AND COALESCE(t.onsite_at, t.resolved_at) IS NOT NULL)`,
+	onsiteOnTime:   `(t.due_onsite IS NOT NULL AND COALESCE(t.onsite_at, t.resolved_at) <= t.due_onsite)`,
+	responseBreached: `((t.claimed_at IS NOT NULL AND t.claimed_at > t.due_response) OR
+  (t.claimed_at IS NULL AND t.status = 'new' AND ? > t.due_response))`,
+	onsiteBreached: `(t.due_onsite IS NOT NULL AND (COALESCE(t.onsite_at, t.resolved_at) > t.due_onsite OR
+  (COALESCE(t.onsite_at, t.resolved_at) IS NULL AND t.status IN ('new','claimed') AND ? > t.due_onsite)))`,
+	resolutionBreached: `(CASE WHEN t.status IN ('paused','resolved','closed') THEN COALESCE(t.paused_at, t.resolved_at) > t.due_resolution
+  ELSE ? > t.due_resolution END)`,
 }
 
 type kpiClauses struct {

@@ -27,6 +27,7 @@ const usage = `opsbot — 医院信息科运维服务台（企业微信）
   opsbot sla due --priority high --at "2026-09-30 17:00" [--json]
   opsbot sla calendar 2026-10          列出当月工作日
   opsbot wecom create-group --name 运维群 --owner USERID --users a,b,c
+  opsbot import tickets FILE.csv       导入历史工单（格式见 docs/import.md）
   opsbot migrate                       升级数据库结构
   opsbot version
 
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"tickets": cmdTickets,
 		"migrate": cmdMigrate,
 		"sla":     cmdSLA,
+		"import":  cmdImport,
 		"wecom":   cmdWeCom,
 		// healthcheck lets a container without curl probe /healthz.
 		"healthcheck": cmdHealthcheck,

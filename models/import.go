@@ -314,17 +314,6 @@ func (p *ImportParser) system(token string) string {
 	return code
 }
 
-// importBatch is how many tickets go into one INSERT: one statement per
-// thousand rows costs one round trip instead of a thousand. SQLite allows
-// fewer bound parameters per statement (32,766) than Postgres (65,535),
-// and a ticket has 40 columns.
-func (s *Store) importBatch() int {
-	if s.driver == "sqlite" {
-		return 500
-	}
-	return 1000
-}
-
 // importedRating is the ratings row of an imported rating.
 type importedRating struct {
 	TicketID   int64
@@ -337,38 +326,36 @@ type importedRating struct {
 
 func (importedRating) TableName() string { return "ratings" }
 
+// importWriter is where an import writes: GORM's multi-row INSERTs on
+// SQLite, COPY on Postgres.
+type importWriter interface {
+	// existing returns the source of each of ids that is already a ticket.
+	existing(ids []int64) (map[int64]Source, error)
+	insert(tickets []Ticket, ratings []importedRating) error
+	// finish makes new tickets continue after the highest number and returns it.
+	finish() (maxID int64, err error)
+}
+
 // ImportTickets writes history rows as tickets (source import) with their
-// numbers kept, deadlines from the SLA clock, one create event each and a
-// rated ratings row for each rating, all in one transaction. A number an
+// numbers kept, deadlines from the SLA clock and a rated ratings row for
+// each rating, all in one transaction. It writes no events: the history
+// has none to give, the ticket's own times are its record, and an event
+// per row would halve the import's speed (each one's foreign key check
+// locks its ticket). A number an
 // imported ticket already has is left alone (Unchanged), so importing a
 // file twice changes nothing; a number a ticket of opsbot's own already
 // has is an error. When any row is wrong nothing is written and the
 // result lists the rows. Afterwards new tickets continue after the
 // highest number. rows is sorted by number in place.
 func (s *Store) ImportTickets(ctx context.Context, rows []ImportRow) (ImportResult, error) {
-	var res ImportResult
 	slices.SortFunc(rows, func(a, b ImportRow) int { return cmp.Compare(a.Number, b.Number) })
-	batch := s.importBatch()
-	err := s.Update(ctx, func(tx *Tx) error {
-		for start := 0; start < len(rows); start += batch {
-			part := rows[start:min(start+batch, len(rows))]
-			fresh, err := tx.importFresh(part, &res)
-			if err != nil {
-				return err
-			}
-			if len(res.Errors) > 0 || len(fresh) == 0 {
-				continue
-			}
-			if err := tx.importInsert(fresh); err != nil {
-				return err
-			}
-			res.Imported += len(fresh)
-		}
-		if len(res.Errors) > 0 {
-			return errImportRejected
-		}
-		return tx.moveTicketSequence(&res)
-	})
+	var res ImportResult
+	var err error
+	if s.driver == "postgres" {
+		err = s.importPostgres(ctx, func(w importWriter, b *Tx) error { return importAll(w, b, rows, 5000, &res) })
+	} else {
+		err = s.Update(ctx, func(tx *Tx) error { return importAll(gormImport{tx}, tx, rows, 500, &res) })
+	}
 	if errors.Is(err, errImportRejected) {
 		res.Imported, res.Unchanged = 0, 0
 		return res, Errorf(EInvalid, "有 %d 行不能导入，所有工单均未导入", len(res.Errors))
@@ -381,69 +368,100 @@ func (s *Store) ImportTickets(ctx context.Context, rows []ImportRow) (ImportResu
 
 var errImportRejected = errors.New("import rejected")
 
-// importFresh drops the rows whose number exists: an imported ticket's
-// counts as unchanged, any other ticket's is an error.
-func (tx *Tx) importFresh(part []ImportRow, res *ImportResult) ([]ImportRow, error) {
-	ids := make([]int64, len(part))
-	for i, r := range part {
-		ids[i] = r.Number
+// importAll writes rows in batches through w; b builds the tickets (its
+// clock and policies). It returns errImportRejected, after looking at
+// every row, when a number is taken by a ticket that was not imported.
+func importAll(w importWriter, b *Tx, rows []ImportRow, batch int, res *ImportResult) error {
+	for start := 0; start < len(rows); start += batch {
+		part := rows[start:min(start+batch, len(rows))]
+		ids := make([]int64, len(part))
+		for i, r := range part {
+			ids[i] = r.Number
+		}
+		src, err := w.existing(ids)
+		if err != nil {
+			return err
+		}
+		fresh := part
+		if len(src) > 0 {
+			fresh = make([]ImportRow, 0, len(part))
+			for _, r := range part {
+				switch s, ok := src[r.Number]; {
+				case !ok:
+					fresh = append(fresh, r)
+				case s == SourceImport:
+					res.Unchanged++
+				default:
+					res.Errors = append(res.Errors, ImportError{Line: r.Line, Reason: fmt.Sprintf("单号 %d 已被系统中的工单 #%d 使用（不是导入的工单）", r.Number, r.Number)})
+				}
+			}
+		}
+		if len(res.Errors) > 0 || len(fresh) == 0 {
+			continue
+		}
+		tickets := make([]Ticket, len(fresh))
+		var ratings []importedRating
+		for i := range fresh {
+			r := &fresh[i]
+			tickets[i] = b.importedTicket(r)
+			if r.Rating != 0 {
+				at := r.ClosedAt.UTC()
+				ratings = append(ratings, importedRating{TicketID: r.Number, ReporterID: r.Reporter, AskedAt: at, Status: "rated", Score: r.Rating, RatedAt: at})
+			}
+		}
+		if err := w.insert(tickets, ratings); err != nil {
+			return err
+		}
+		res.Imported += len(fresh)
 	}
-	var existing []struct {
+	if len(res.Errors) > 0 {
+		return errImportRejected
+	}
+	maxID, err := w.finish()
+	res.NextNumber = maxID + 1
+	return err
+}
+
+// gormImport writes through GORM: one multi-row INSERT per table and
+// batch (SQLite allows 32,766 bound parameters a statement; a ticket has
+// 36 columns, so batches of 500).
+type gormImport struct{ tx *Tx }
+
+func (g gormImport) existing(ids []int64) (map[int64]Source, error) {
+	var rows []struct {
 		ID     int64
 		Source Source
 	}
-	if err := tx.db.Raw(`SELECT id, source FROM tickets WHERE id IN ?`, ids).Scan(&existing).Error; err != nil {
+	if err := g.tx.db.Raw(`SELECT id, source FROM tickets WHERE id IN ?`, ids).Scan(&rows).Error; err != nil {
 		return nil, wrap("import: existing numbers", err)
 	}
-	if len(existing) == 0 {
-		return part, nil
+	out := make(map[int64]Source, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Source
 	}
-	src := make(map[int64]Source, len(existing))
-	for _, e := range existing {
-		src[e.ID] = e.Source
-	}
-	fresh := make([]ImportRow, 0, len(part)-len(existing))
-	for _, r := range part {
-		switch s, ok := src[r.Number]; {
-		case !ok:
-			fresh = append(fresh, r)
-		case s == SourceImport:
-			res.Unchanged++
-		default:
-			res.Errors = append(res.Errors, ImportError{Line: r.Line, Reason: fmt.Sprintf("单号 %d 已被系统中的工单 #%d 使用（不是导入的工单）", r.Number, r.Number)})
-		}
-	}
-	return fresh, nil
+	return out, nil
 }
 
-// importInsert writes one batch: tickets, their events and ratings, one
-// statement per table.
-func (tx *Tx) importInsert(part []ImportRow) error {
-	tickets := make([]Ticket, len(part))
-	events := make([]TicketEvent, len(part))
-	var ratings []importedRating
-	for i := range part {
-		r := &part[i]
-		tickets[i] = tx.importedTicket(r)
-		t := &tickets[i]
-		events[i] = TicketEvent{TicketID: r.Number, At: t.CreatedAt, Actor: r.Reporter, Action: ActCreate, To: r.Status, Note: fmt.Sprintf("历史数据导入（文件第 %d 行）", r.Line)}
-		if r.Rating != 0 {
-			at := r.ClosedAt.UTC()
-			ratings = append(ratings, importedRating{TicketID: r.Number, ReporterID: r.Reporter, AskedAt: at, Status: "rated", Score: r.Rating, RatedAt: at})
-		}
-	}
-	if err := tx.db.Create(&tickets).Error; err != nil {
+func (g gormImport) insert(tickets []Ticket, ratings []importedRating) error {
+	if err := g.tx.db.Create(&tickets).Error; err != nil {
 		return wrap("import: insert tickets", err)
 	}
-	if err := tx.db.Create(&events).Error; err != nil {
-		return wrap("import: insert events", err)
-	}
 	if len(ratings) > 0 {
-		if err := tx.db.Create(&ratings).Error; err != nil {
+		if err := g.tx.db.Create(&ratings).Error; err != nil {
 			return wrap("import: insert ratings", err)
 		}
 	}
 	return nil
+}
+
+// finish needs nothing more on SQLite: AUTOINCREMENT (sqlite_sequence)
+// follows the largest id inserted.
+func (g gormImport) finish() (int64, error) {
+	var maxID *int64
+	if err := g.tx.db.Raw(`SELECT MAX(id) FROM tickets`).Scan(&maxID).Error; err != nil || maxID == nil {
+		return 0, wrap("import: highest number", err)
+	}
+	return *maxID, nil
 }
 
 // importedTicket builds the ticket of a row as if it had lived in opsbot:
@@ -498,25 +516,4 @@ func latest(ts ...time.Time) time.Time {
 		}
 	}
 	return l
-}
-
-// moveTicketSequence makes new tickets continue after the highest number.
-// On Postgres the identity sequence does not see explicit ids, so it is
-// set; SQLite's AUTOINCREMENT already follows the largest id inserted.
-func (tx *Tx) moveTicketSequence(res *ImportResult) error {
-	var maxID *int64
-	if err := tx.db.Raw(`SELECT MAX(id) FROM tickets`).Scan(&maxID).Error; err != nil {
-		return wrap("import: highest number", err)
-	}
-	if maxID == nil {
-		res.NextNumber = 1
-		return nil
-	}
-	if tx.s.driver == "postgres" {
-		if err := tx.db.Exec(`SELECT setval(pg_get_serial_sequence('tickets', 'id'), ?)`, *maxID).Error; err != nil {
-			return wrap("import: move the ticket sequence", err)
-		}
-	}
-	res.NextNumber = *maxID + 1
-	return nil
 }

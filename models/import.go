@@ -151,7 +151,7 @@ func (p *ImportParser) Parse(rec []string) (ImportRow, []string) {
 	} else {
 		row.Number = n
 	}
-	row.Kind = Kind(f[1])
+	row.Kind = canonical(f[1], []Kind{KindFault, KindQuestion, KindRequest, KindPolicy})
 	if !row.Kind.Valid() {
 		bad("kind %q 不对，应为 fault、question、request、policy 之一", f[1])
 	}
@@ -162,7 +162,7 @@ func (p *ImportParser) Parse(rec []string) (ImportRow, []string) {
 			bad("system %q 不在系统目录中（可填系统代码或名称）", f[2])
 		}
 	}
-	row.Priority = Priority(f[3])
+	row.Priority = canonical(f[3], []Priority{PriorityHigh, PriorityMedium, PriorityLow})
 	if !row.Priority.Valid() {
 		bad("priority %q 不对，应为 high、medium、low 之一", f[3])
 	}
@@ -192,7 +192,7 @@ func (p *ImportParser) Parse(rec []string) (ImportRow, []string) {
 		}
 		*dst = t
 	}
-	row.Status = Status(f[11])
+	row.Status = canonical(f[11], AllStatuses)
 	if !slices.Contains(AllStatuses, row.Status) {
 		bad("status %q 不对，应为 new、claimed、onsite、paused、resolved、closed、cancelled 之一", f[11])
 	}
@@ -211,6 +211,17 @@ func (p *ImportParser) Parse(rec []string) (ImportRow, []string) {
 	}
 	why = append(why, row.consistent()...)
 	return row, why
+}
+
+// canonical returns the constant equal to v, so that a row does not keep
+// its whole line in memory through a substring; v itself when none is.
+func canonical[T ~string](v string, all []T) T {
+	for _, c := range all {
+		if string(c) == v {
+			return c
+		}
+	}
+	return T(v)
 }
 
 // consistent checks that the times and the status tell one story.

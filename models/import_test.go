@@ -163,8 +163,14 @@ func TestImportTickets(t *testing.T) {
 			t.Errorf("figures %s\nwant    %s", got, want)
 		}
 
+		// Judge reads imported tickets as the SQL does (a paused one without
+		// paused_at, or a resolved one without it, would split them).
+		if b, c := judgeAgrees(t, s, clock, []time.Time{nov(2, 9, 30), nov(5, 12, 0), kpiNow}); !b || !c {
+			t.Errorf("judged nothing interesting: %v %v", b, c)
+		}
+
 		// The same file again changes nothing.
-		clock.Add(time.Hour)
+		clock.Set(kpiNow.Add(time.Hour))
 		rows, _ = parseImport(t, importFile)
 		res, err = s.ImportTickets(ctx, rows)
 		if err != nil || res.Imported != 0 || res.Unchanged != 6 || res.NextNumber != 107 {

@@ -383,72 +383,80 @@ func TestJudgeAgreesWithSQL(t *testing.T) {
 	clock := modelstest.NewClock(kpiNow)
 	modelstest.Each(t, kpiOptions(clock), func(t *testing.T, s *models.Store) {
 		buildKPIDataset(t, s, clock)
-		ctx := context.Background()
-		everything := models.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
 		instants := []time.Time{
 			nov(1, 7, 30), nov(2, 9, 59), nov(2, 10, 0), nov(2, 10, 1), nov(3, 9, 0), nov(4, 12, 0),
 			nov(5, 10, 20), nov(9, 17, 1), nov(12, 9, 0), nov(13, 8, 59), nov(13, 9, 1), kpiNow, nov(30, 18, 0),
 		}
-		sawBreach, sawClean := false, false
-		for _, now := range instants {
-			clock.Set(now)
-			err := s.View(ctx, func(tx *models.Tx) error {
-				f, err := tx.Figures(everything, kpiTargets, 60)
-				if err != nil {
-					return err
-				}
-				open, openBreached, err := tx.OpenCounts()
-				if err != nil {
-					return err
-				}
-				sql := map[int64][]models.Clock{}
-				for _, b := range f.Breaches {
-					sql[b.TicketID] = b.Clocks
-				}
-				all, err := tx.Tickets(models.TicketFilter{})
-				if err != nil {
-					return err
-				}
-				var goOpen, goBreached int64
-				for i := range all {
-					tk := &all[i]
-					j := tx.Judge(tk)
-					var clocks []models.Clock
-					if j.ResponseBreached {
-						clocks = append(clocks, models.ClockResponse)
-					}
-					if j.OnsiteBreached {
-						clocks = append(clocks, models.ClockOnsite)
-					}
-					if j.ResolutionBreached {
-						clocks = append(clocks, models.ClockResolution)
-					}
-					if _, inSQL := sql[tk.ID]; j.Breached() != inSQL || !slices.Equal(clocks, sql[tk.ID]) {
-						t.Errorf("at %s #%d (%s): Judge says %v, SQL says %v", now.Format("01-02 15:04"), tk.ID, tk.Status, clocks, sql[tk.ID])
-					}
-					if j.Breached() {
-						sawBreach = true
-					} else {
-						sawClean = true
-					}
-					if tk.Status.Open() {
-						goOpen++
-						if j.Breached() {
-							goBreached++
-						}
-					}
-				}
-				if open != goOpen || openBreached != goBreached {
-					t.Errorf("at %s OpenCounts %d/%d, Judge %d/%d", now.Format("01-02 15:04"), open, openBreached, goOpen, goBreached)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		sawBreach, sawClean := judgeAgrees(t, s, clock, instants)
 		if !sawBreach || !sawClean {
 			t.Fatalf("the instants judged nothing interesting: breach %v, clean %v", sawBreach, sawClean)
 		}
 	})
+}
+
+// judgeAgrees checks, at each instant, that Judge and the SQL rule agree
+// on every ticket of the store, and says whether it saw a breach and a
+// clean ticket.
+func judgeAgrees(t *testing.T, s *models.Store, clock *modelstest.Clock, instants []time.Time) (sawBreach, sawClean bool) {
+	t.Helper()
+	ctx := context.Background()
+	everything := models.Period{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, now := range instants {
+		clock.Set(now)
+		err := s.View(ctx, func(tx *models.Tx) error {
+			f, err := tx.Figures(everything, kpiTargets, 60)
+			if err != nil {
+				return err
+			}
+			open, openBreached, err := tx.OpenCounts()
+			if err != nil {
+				return err
+			}
+			sql := map[int64][]models.Clock{}
+			for _, b := range f.Breaches {
+				sql[b.TicketID] = b.Clocks
+			}
+			all, err := tx.Tickets(models.TicketFilter{})
+			if err != nil {
+				return err
+			}
+			var goOpen, goBreached int64
+			for i := range all {
+				tk := &all[i]
+				j := tx.Judge(tk)
+				var clocks []models.Clock
+				if j.ResponseBreached {
+					clocks = append(clocks, models.ClockResponse)
+				}
+				if j.OnsiteBreached {
+					clocks = append(clocks, models.ClockOnsite)
+				}
+				if j.ResolutionBreached {
+					clocks = append(clocks, models.ClockResolution)
+				}
+				if _, inSQL := sql[tk.ID]; j.Breached() != inSQL || !slices.Equal(clocks, sql[tk.ID]) {
+					t.Errorf("at %s #%d (%s): Judge says %v, SQL says %v", now.Format("01-02 15:04"), tk.ID, tk.Status, clocks, sql[tk.ID])
+				}
+				if j.Breached() {
+					sawBreach = true
+				} else {
+					sawClean = true
+				}
+				if tk.Status.Open() {
+					goOpen++
+					if j.Breached() {
+						goBreached++
+					}
+				}
+			}
+			if open != goOpen || openBreached != goBreached {
+				t.Errorf("at %s OpenCounts %d/%d, Judge %d/%d", now.Format("01-02 15:04"), open, openBreached, goOpen, goBreached)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sawBreach, sawClean
 }

@@ -352,15 +352,16 @@ type importWriter interface {
 
 // ImportTickets writes history rows as tickets (source import) with their
 // numbers kept, deadlines from the SLA clock and a rated ratings row for
-// each rating, all in one transaction. It writes no events: the history
-// has none to give, the ticket's own times are its record, and an event
-// per row would halve the import's speed (each one's foreign key check
-// locks its ticket). A number an
-// imported ticket already has is left alone (Unchanged), so importing a
-// file twice changes nothing; a number a ticket of opsbot's own already
-// has is an error. When any row is wrong nothing is written and the
-// result lists the rows. Afterwards new tickets continue after the
-// highest number. rows is sorted by number in place.
+// each rating, all in one transaction. A number an imported ticket
+// already has is left alone (Unchanged), so importing a file twice changes
+// nothing; a number a ticket of opsbot's own already has is an error.
+// When any row is wrong nothing is written and the result lists the rows.
+// Afterwards new tickets continue after the highest number. rows is
+// sorted by number in place.
+//
+// It writes no events: the history has none to give, the ticket's own
+// times are its record, and an event per row halved the import's speed
+// (each event's foreign key check locks its ticket).
 func (s *Store) ImportTickets(ctx context.Context, rows []ImportRow) (ImportResult, error) {
 	slices.SortFunc(rows, func(a, b ImportRow) int { return cmp.Compare(a.Number, b.Number) })
 	var res ImportResult

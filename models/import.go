@@ -619,6 +619,9 @@ func (c copyImport) finish() (int64, error) {
 	if err := c.tx.QueryRow(c.ctx, `SELECT MAX(id) FROM tickets`).Scan(&maxID); err != nil || maxID == nil {
 		return 0, wrap("import: highest number", err)
 	}
-	_, err := c.tx.Exec(c.ctx, `SELECT setval(pg_get_serial_sequence('tickets', 'id'), $1)`, *maxID)
+	// Never backwards: a ticket being reported meanwhile may hold a higher
+	// number that MAX(id) cannot see yet.
+	_, err := c.tx.Exec(c.ctx, `SELECT setval(pg_get_serial_sequence('tickets', 'id'),
+  GREATEST($1, COALESCE(pg_sequence_last_value(pg_get_serial_sequence('tickets', 'id')::regclass), 0)))`, *maxID)
 	return *maxID, wrap("import: move the ticket sequence", err)
 }

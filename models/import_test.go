@@ -218,5 +218,21 @@ func TestImportRefusesANumberInUse(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%d tickets after a refused import", n)
 		}
+
+		// Numbers above opsbot's own are fine, and new tickets follow them.
+		rows, _ = parseImport(t, importHeader+
+			"6,fault,OPB,low,n1,,2026-11-02 09:00,,,,,new,\n"+
+			"5,fault,OPB,low,n1,,2026-11-02 09:00,,,,,new,\n")
+		if res, err = s.ImportTickets(ctx, rows); err != nil || res.Imported != 2 || res.NextNumber != 7 {
+			t.Fatalf("import above a live ticket: %+v, %v", res, err)
+		}
+		var tk *models.Ticket
+		err = s.Update(ctx, func(tx *models.Tx) error {
+			tk, _, err = tx.CreateTicket(models.NewTicket{Description: "键盘失灵", ReporterID: "n9", Source: models.SourceChat}, kpiReporter(9))
+			return err
+		})
+		if err != nil || tk.ID != 7 {
+			t.Fatalf("next ticket: %+v, %v", tk, err)
+		}
 	})
 }

@@ -29,6 +29,7 @@ const usage = `opsbot — 医院信息科运维服务台（企业微信）
   opsbot sla due --priority high --at "2026-09-30 17:00" [--json]
   opsbot sla calendar 2026-10          列出当月工作日
   opsbot wecom create-group --name 运维群 --owner USERID --users a,b,c
+  opsbot import tickets FILE.csv       导入历史工单（格式见 docs/import.md）
   opsbot migrate                       升级数据库结构
   opsbot doctor [--json] [--url URL]   逐项检查安装（配置、数据库、企业微信、回调、日历、人员、时间）
   opsbot init [--non-interactive …]    问几个问题，写出 configs/config.yaml 和 staff.yaml，再运行 doctor
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"migrate": cmdMigrate,
 		"sla":     cmdSLA,
 		"report":  cmdReport,
+		"import":  cmdImport,
 		"wecom":   cmdWeCom,
 		"doctor":  cmdDoctor,
 		"init":    cmdInit,

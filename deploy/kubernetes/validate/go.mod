@@ -3,6 +3,7 @@ module opsbot/deploy/kubernetes/validate
 go 1.26.8
 
 require (
+	github.com/moby/patternmatcher v0.6.1
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	opsbot v0.0.0

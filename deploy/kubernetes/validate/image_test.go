@@ -182,6 +182,9 @@ func TestDockerfile(t *testing.T) {
 				if b := filepath.Base(src); b == "config.yaml" || b == "staff.yaml" || b == "oncall.yaml" {
 					t.Errorf("%q copies a real %s into the image", l, b)
 				}
+				if _, err := os.Stat(filepath.Join(repoRoot, src)); err != nil {
+					t.Errorf("%q: %v", l, err)
+				}
 			}
 		}
 	}

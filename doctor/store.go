@@ -118,8 +118,7 @@ func checkDatabase(ctx context.Context, env *Env) Result {
 	if r, ok := needConfig(env); !ok {
 		return r
 	}
-	driver, err := env.cfg.DBDriver()
-	if err != nil {
+	if _, err := env.cfg.DBDriver(); err != nil {
 		return Result{Status: Fail, Summary: "数据库地址无效：" + err.Error(), Fix: "db 填 postgres://用户@主机:5432/库名?sslmode=disable 或 SQLite 文件路径"}
 	}
 	driver, dsn := env.cfg.Database()

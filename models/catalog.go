@@ -950,7 +950,7 @@ func (d *dict) longest(s []rune) []hit {
 	})
 	// One flag per rune keeps this linear; long pasted logs must not stall the bot.
 	var small [256]bool
-	taken := small[:0]
+	var taken []bool
 	if len(s) <= len(small) {
 		taken = small[:len(s)]
 	} else {

@@ -92,9 +92,7 @@ func planReports(n, users, maxCopies int, seed uint64, msgBase int64) ([]report,
 	// each other closely and meet in the per-user queue.
 	order := make([]int, 0, n)
 	for len(order) < n {
-		for _, i := range rng.Perm(users) {
-			order = append(order, i)
-		}
+		order = append(order, rng.Perm(users)...)
 	}
 	reports := make([]report, n)
 	for i := range reports {

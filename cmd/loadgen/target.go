@@ -110,7 +110,6 @@ func freeAddr() (string, error) {
 // opsbotProc is opsbot running as a child process.
 type opsbotProc struct {
 	cmd     *exec.Cmd
-	url     string
 	logPath string
 	logFile *os.File
 	exited  chan struct{}

@@ -105,7 +105,6 @@ type harness struct {
 	ticker  *manualTicker
 	stepped chan string
 	reg     *prometheus.Registry
-	cancel  context.CancelFunc
 	done    chan struct{}
 }
 

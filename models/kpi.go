@@ -122,6 +122,9 @@ type Figures struct {
 	Satisfaction       Satisfaction
 	// AvgResponse is the mean time from report to claim.
 	AvgResponse time.Duration
+	// Corrected counts the period's tickets whose system an engineer
+	// corrected (改系统): how often recognition missed.
+	Corrected int64
 
 	BySystem, ByDepartment, ByPriority, ByKind, ByEngineer []Group
 	Breaches                                               []Breach
@@ -227,6 +230,9 @@ FROM ratings r JOIN tickets t ON t.id = r.ticket_id WHERE `+inPeriod, alertAtOrB
 		*g.out = rows
 	}
 	var err error
+	if f.Corrected, err = tx.CorrectedIn(from, to); err != nil {
+		return nil, err
+	}
 	if f.Breaches, err = tx.breaches(now, from, to, 0); err != nil {
 		return nil, err
 	}

@@ -76,8 +76,12 @@ func (h *Handlers) sendClaimCards(tx *models.Tx, c *bot.Context, t *models.Ticke
 // claimCard is the announce card: what, where, who, and the 接单 button.
 // The description also says "接单 N", for the group chat's text version.
 func (h *Handlers) claimCard(t *models.Ticket, title string) *models.Card {
+	what := t.Title
+	if sys := h.systemName(t.System); sys != "" {
+		what = sys + "｜" + what
+	}
 	card := &models.Card{TaskID: fmt.Sprintf("claim-%d", t.ID), Title: title,
-		Desc:    fmt.Sprintf("%s。点“接单”或发“接单 %d”。", t.Title, t.ID),
+		Desc:    fmt.Sprintf("%s。点“接单”或发“接单 %d”。", what, t.ID),
 		Buttons: []models.CardButton{{Key: fmt.Sprintf("claim:%d", t.ID), Text: "接单", Style: 1}}}
 	if sys := h.systemName(t.System); sys != "" {
 		card.Fields = append(card.Fields, models.CardField{Key: "系统", Value: sys})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"opsbot/bot"
+	"opsbot/configs"
 	"opsbot/models"
 )
 
@@ -26,8 +27,9 @@ func (h *Handlers) correctSystem(c *bot.Context) error {
 	if err != nil {
 		return err
 	}
-	learnt := false
+	var learnt, disputed string
 	err = h.tx(c, func(tx *models.Tx) error {
+		learnt, disputed = "", ""
 		t, old, err := tx.CorrectSystem(id, actor(c), code)
 		if err != nil {
 			return err
@@ -43,20 +45,33 @@ func (h *Handlers) correctSystem(c *bot.Context) error {
 		}
 		switch outcome {
 		case models.LearnedNew:
-			learnt = true
+			learnt = phrase
 			c.Replyf("已学会：以后报修说“%s”就识别为“%s”。说错了可请服务主管发“别名 删除 %s”。", phrase, h.systemName(code), phrase)
 		case models.LearnedConflict:
+			disputed = phrase
 			c.Replyf("“%s”曾被改成别的系统，说法有分歧，不再自动识别。", phrase)
 		}
 		return nil
 	})
-	if err == nil && learnt {
-		// This replica knows at once; the others at their next refresh.
-		if rerr := h.RefreshLearned(c.Context()); rerr != nil {
-			h.log.Warn("cannot reload learned aliases", "err", rerr)
-		}
+	if err == nil && (learnt != "" || disputed != "") {
+		// This replica knows at once (the batch may not have committed
+		// yet, so the database cannot be read back); the others learn at
+		// their next refresh.
+		h.setLearned(func(m map[string]string) {
+			if learnt != "" {
+				m[configs.FoldKey(learnt)] = code
+			}
+			delete(m, configs.FoldKey(disputed))
+		})
 	}
 	return err
+}
+
+// setLearned changes this process's learned aliases in place.
+func (h *Handlers) setLearned(change func(map[string]string)) {
+	m := h.catalog.Learned()
+	change(m)
+	h.catalog.SetLearned(m)
 }
 
 // systemFor resolves a system name or code to one code, or answers with
@@ -102,9 +117,7 @@ func (h *Handlers) aliases(c *bot.Context) error {
 			return nil
 		})
 		if err == nil {
-			if rerr := h.RefreshLearned(c.Context()); rerr != nil {
-				h.log.Warn("cannot reload learned aliases", "err", rerr)
-			}
+			h.setLearned(func(m map[string]string) { delete(m, configs.FoldKey(phrase)) })
 		}
 		return err
 	}

@@ -103,7 +103,14 @@ func (h *Handlers) dispatchOnCall(tx *models.Tx, c *bot.Context, t *models.Ticke
 	if err != nil {
 		return false, err
 	}
-	ids := team.Recipients([]string{configs.ToOnCall}, t, models.OnCallAt(h.oncall, tx.Now(), h.loc()))
+	// Only engineers can claim; with nobody on call Recipients names the
+	// supervisors, and the ticket is then announced to the engineers.
+	var ids []string
+	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, models.OnCallAt(h.oncall, tx.Now(), h.loc())) {
+		if s, ok := team.Member(id); ok && s.Role == models.RoleEngineer {
+			ids = append(ids, id)
+		}
+	}
 	if len(ids) == 0 {
 		return false, nil
 	}

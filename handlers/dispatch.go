@@ -52,11 +52,23 @@ func (h *Handlers) announce(tx *models.Tx, c *bot.Context, t *models.Ticket) err
 	if t.Priority == models.PriorityHigh || t.Major {
 		title = fmt.Sprintf("【%s优先级】新工单 #%d", t.Priority.Label(), t.ID)
 	}
-	recipients := []string{models.OpsGroup}
+	// The ops group sees every new ticket when there is one; without one
+	// its messages go to the supervisors, who then hear of urgent ones only.
+	var recipients []string
+	if h.opsGroupConfigured() || t.Priority == models.PriorityHigh || t.Major {
+		recipients = append(recipients, models.OpsGroup)
+	}
 	for _, s := range targets {
 		recipients = append(recipients, s.UserID)
 	}
 	return h.sendClaimCards(tx, c, t, title, recipients)
+}
+
+// opsGroupConfigured reports whether an ops group chat exists (an app
+// chat, a group robot, or the smart robot's chat).
+func (h *Handlers) opsGroupConfigured() bool {
+	w := h.cfg.WeCom
+	return w.OpsChatID != "" || w.RobotKey != "" || w.BotChatID != ""
 }
 
 // sendClaimCards sends the announce card of t to each recipient, under

@@ -67,7 +67,8 @@ func cardUpdateOf(s sent, to, rc string) *models.OutboxMessage {
 // click at once: one claim, the other a polite refusal, and every card is
 // updated, the third engineer's through the response code of the send.
 func TestAnnounceFirstClickWins(t *testing.T) {
-	eachStore(t, func(t *testing.T, hs *harness) {
+	withGroup := func(c *configs.Config) { c.WeCom.OpsChatID = "wrOpsGroup" }
+	eachStoreWith(t, withGroup, func(t *testing.T, hs *harness) {
 		got := hs.say("nurse01", "收费系统打印不了发票，门诊一楼3号窗口")
 		want(t, got.text("nurse01"), "已登记工单 #1")
 		for _, e := range []string{"zhangsan", "wangwu", "lisi"} {
@@ -346,5 +347,19 @@ func TestBadMedia(t *testing.T) {
 		}
 		got = hs.sendMedia("nurse01", "voice", "V1")
 		want(t, got.text("nurse01"), "已把语音附到工单 #1", "听不懂语音", "用文字")
+	})
+}
+
+// TestNoOpsGroupHearsOnlyUrgent: without an ops group, its messages would
+// reach the supervisors, so only urgent tickets go there.
+func TestNoOpsGroupHearsOnlyUrgent(t *testing.T) {
+	eachStore(t, func(t *testing.T, hs *harness) {
+		got := hs.say("nurse01", "收费系统打印不了发票，门诊一楼3号窗口")
+		if len(got[models.OpsGroup]) != 0 {
+			t.Fatalf("a medium ticket went to the absent ops group: %+v", got[models.OpsGroup])
+		}
+		want(t, got.text("zhangsan"), "新工单 #1")
+		got = hs.say("nurse02", "全院HIS都登不上了，急诊挂号停了")
+		want(t, got.text(models.OpsGroup), "【高优先级】新工单 #2", "接单 2")
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"opsbot/bot"
+	"opsbot/bucket"
 	"opsbot/configs"
 	"opsbot/handlers"
 	"opsbot/kv"
@@ -28,6 +29,8 @@ type app struct {
 	catalog  *models.Catalog
 	handlers *handlers.Handlers
 	jobs     *schedules.Jobs
+	// bucket keeps attachments when configured (attachments.s3); nil: the database.
+	bucket *bucket.Bucket
 	// clock is time.Now; tests move it.
 	clock func() time.Time
 	// getenv reads the environment (debug switches outside the config).
@@ -107,6 +110,10 @@ func openApp(ctx context.Context, e env, source models.Source, log *slog.Logger)
 	a.handlers = handlers.New(handlers.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: oncall,
 		PhoneGateway: cfg.Phone.GatewayURL != "", Log: log, Source: source})
 	a.jobs = schedules.New(schedules.Deps{Store: a.store, KV: a.kv, Catalog: a.catalog, Config: cfg, OnCall: oncall, Log: log})
+	if err := a.openAttachments(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -112,7 +112,8 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		}
 		a.handlers.SetDirectory(&directory{c: c})
 		a.jobs.Members = a.departmentMembers
-		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.store.File}
+		a.handlers.SetMedia(c, a.mediaBucket())
+		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.readFile}
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}

@@ -39,6 +39,11 @@ type Incoming struct {
 	Selected []string
 	// MsgID is WeCom's message id; empty for events.
 	MsgID string
+	// MediaID is the temporary media of an image, voice, video or file
+	// message (media/get fetches it, for three days); PicURL an image's
+	// link, Format a voice's codec (amr, speex), ThumbMediaID a video's
+	// thumbnail.
+	MediaID, PicURL, Format, ThumbMediaID string
 }
 
 // Message types and events opsbot looks at.
@@ -65,6 +70,10 @@ type rawIncoming struct {
 	TaskID        string `xml:"TaskId"`
 	CardType      string `xml:"CardType"`
 	ResponseCode  string `xml:"ResponseCode"`
+	MediaID       string `xml:"MediaId"`
+	PicURL        string `xml:"PicUrl"`
+	Format        string `xml:"Format"`
+	ThumbMediaID  string `xml:"ThumbMediaId"`
 	SelectedItems struct {
 		Items []struct {
 			QuestionKey string   `xml:"QuestionKey"`
@@ -91,6 +100,10 @@ func ParseIncoming(data []byte) (Incoming, error) {
 		CardType:     strings.TrimSpace(raw.CardType),
 		ResponseCode: raw.ResponseCode,
 		MsgID:        strings.TrimSpace(raw.MsgID),
+		MediaID:      strings.TrimSpace(raw.MediaID),
+		PicURL:       strings.TrimSpace(raw.PicURL),
+		Format:       strings.TrimSpace(raw.Format),
+		ThumbMediaID: strings.TrimSpace(raw.ThumbMediaID),
 	}
 	if in.User == "" || in.Type == "" {
 		return Incoming{}, fmt.Errorf("%w: message without FromUserName or MsgType", ErrMalformed)
@@ -163,6 +176,14 @@ func flatIncoming(data []byte) (raw rawIncoming, ok bool) {
 			raw.CardType = f.value
 		case "ResponseCode":
 			raw.ResponseCode = f.value
+		case "MediaId":
+			raw.MediaID = f.value
+		case "PicUrl":
+			raw.PicURL = f.value
+		case "Format":
+			raw.Format = f.value
+		case "ThumbMediaId":
+			raw.ThumbMediaID = f.value
 		case "SelectedItems":
 			return raw, false // nested; never flat, but be sure
 		}

@@ -22,6 +22,22 @@ func TestParseIncoming(t *testing.T) {
 				Type: "text", Text: "报修 HIS 登录不了", MsgID: "7291234567890123456"},
 		},
 		{
+			name: "image",
+			xml: `<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[nurse01]]></FromUserName>
+<CreateTime>1700000050</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://p.example/1.jpg]]></PicUrl>
+<MediaId><![CDATA[MEDIA1]]></MediaId><MsgId>7291234567890123457</MsgId><AgentID>1000002</AgentID></xml>`,
+			want: Incoming{Key: "msg:7291234567890123457", User: "nurse01", AgentID: 1000002, CreateTime: time.Unix(1700000050, 0),
+				Type: "image", MsgID: "7291234567890123457", MediaID: "MEDIA1", PicURL: "http://p.example/1.jpg"},
+		},
+		{
+			name: "voice",
+			xml: `<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[nurse01]]></FromUserName>
+<CreateTime>1700000060</CreateTime><MsgType><![CDATA[voice]]></MsgType><MediaId><![CDATA[V1]]></MediaId><Format><![CDATA[amr]]></Format>
+<MsgId>7291234567890123458</MsgId><AgentID>1000002</AgentID></xml>`,
+			want: Incoming{Key: "msg:7291234567890123458", User: "nurse01", AgentID: 1000002, CreateTime: time.Unix(1700000060, 0),
+				Type: "voice", MsgID: "7291234567890123458", MediaID: "V1", Format: "amr"},
+		},
+		{
 			name: "card click",
 			xml: `<xml><ToUserName><![CDATA[ww1]]></ToUserName><FromUserName><![CDATA[doc7]]></FromUserName>
 <CreateTime>1700000100</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>

@@ -69,6 +69,9 @@ type Config struct {
 	Rating    Rating    `yaml:"rating"`
 	Hospital  Hospital  `yaml:"hospital"`
 	Webhook   Webhook   `yaml:"webhook"`
+	// Dispatch and Attachments: issue 11 (dispatch.go).
+	Dispatch    Dispatch    `yaml:"dispatch"`
+	Attachments Attachments `yaml:"attachments"`
 }
 
 // Outbox tunes how long delivered messages are kept.
@@ -203,6 +206,8 @@ func Default() Config {
 			ExpireAfter:    Duration(7 * 24 * time.Hour),
 			AlertAtOrBelow: 60,
 		},
+		Dispatch:    Dispatch{Mode: DispatchAnnounce, MinLevel: LevelByPriority{High: 2, Medium: 1, Low: 1}},
+		Attachments: Attachments{MaxBytes: 10 << 20, Keep: Duration(30 * 24 * time.Hour)},
 	}
 }
 
@@ -261,6 +266,10 @@ func envVars() []envVar {
 		{"OPSBOT_WEBHOOK_TOKEN", true, str(func(c *Config) *string { return &c.Webhook.Token })},
 		{"OPSBOT_PHONE_GATEWAY_URL", true, str(func(c *Config) *string { return &c.Phone.GatewayURL })},
 		{"OPSBOT_PHONE_GATEWAY_TOKEN", true, str(func(c *Config) *string { return &c.Phone.Token })},
+		{"OPSBOT_S3_ENDPOINT", false, str(func(c *Config) *string { return &c.Attachments.S3.Endpoint })},
+		{"OPSBOT_S3_BUCKET", false, str(func(c *Config) *string { return &c.Attachments.S3.Bucket })},
+		{"OPSBOT_S3_ACCESS_KEY", true, str(func(c *Config) *string { return &c.Attachments.S3.AccessKey })},
+		{"OPSBOT_S3_SECRET_KEY", true, str(func(c *Config) *string { return &c.Attachments.S3.SecretKey })},
 	}
 }
 
@@ -414,6 +423,12 @@ func (c Config) Validate() error {
 	}
 	if c.Rating.AlertAtOrBelow < 0 || c.Rating.AlertAtOrBelow > 100 {
 		bad("rating.alert_at_or_below", "must be between 0 and 100, got %d", c.Rating.AlertAtOrBelow)
+	}
+	if err := c.Dispatch.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Attachments.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Inbox.Keep.D() < 24*time.Hour {
 		bad("inbox.keep", "must be at least 24h (WeCom retries and the dedupe keys), got %s", c.Inbox.Keep)

@@ -14,36 +14,50 @@ func (h *Handlers) claim(c *bot.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.tx(c, func(tx *models.Tx) error {
-		t, err := tx.Claim(id, actor(c))
-		if err != nil {
-			// Taken by someone else: say by whom, the useful fact.
-			if cur, _ := tx.Ticket(id); cur != nil && cur.AssigneeID != "" && cur.AssigneeID != c.User() && cur.Status.Open() {
-				return models.Errorf(models.EConflict, "工单 #%d 已由 %s 接单", id, staffName(tx, cur.AssigneeID))
-			}
-			return err
+	return h.tx(c, func(tx *models.Tx) error { return h.doClaim(tx, c, id) })
+}
+
+// doClaim claims ticket id for the caller, by command or by the announce
+// card's button: the claimer gets the details and the attachments, the
+// reporter who is coming, and the other announce cards are updated.
+func (h *Handlers) doClaim(tx *models.Tx, c *bot.Context, id int64) error {
+	t, err := tx.Claim(id, actor(c))
+	if err != nil {
+		// Taken by someone else: say by whom, kindly; the card is marked.
+		if late, lerr := h.claimedElsewhere(tx, c, id); late || lerr != nil {
+			return lerr
 		}
-		me, _, err := tx.StaffMember(c.User())
-		if err != nil {
-			return err
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "已接单 #%d：%s", id, t.Title)
-		rep := t.ReporterName
-		if rep == "" {
-			rep = t.ReporterID
-		}
-		fmt.Fprintf(&b, "\n报修人：%s", strings.TrimSpace(rep+" "+t.Phone))
-		if loc := strings.TrimSpace(t.Department + " " + t.Location); loc != "" {
-			fmt.Fprintf(&b, "\n位置：%s", loc)
-		}
-		if t.DueOnsite != nil {
-			fmt.Fprintf(&b, "\n请在 %s 前到场（%s）。", models.ClockText(*t.DueOnsite, h.loc()), models.UntilText(*t.DueOnsite, tx.Now()))
-		}
-		fmt.Fprintf(&b, "\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", id, id)
-		c.Reply(b.String())
-		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
-	})
+		return err
+	}
+	me, _, err := tx.StaffMember(c.User())
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "已接单 #%d：%s", id, t.Title)
+	rep := t.ReporterName
+	if rep == "" {
+		rep = t.ReporterID
+	}
+	fmt.Fprintf(&b, "\n报修人：%s", strings.TrimSpace(rep+" "+t.Phone))
+	if loc := strings.TrimSpace(t.Department + " " + t.Location); loc != "" {
+		fmt.Fprintf(&b, "\n位置：%s", loc)
+	}
+	if t.DueOnsite != nil {
+		fmt.Fprintf(&b, "\n请在 %s 前到场（%s）。", models.ClockText(*t.DueOnsite, h.loc()), models.UntilText(*t.DueOnsite, tx.Now()))
+	}
+	fmt.Fprintf(&b, "\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", id, id)
+	c.Reply(b.String())
+	if err := markCard(tx, c, "您已接单"); err != nil {
+		return err
+	}
+	if err := h.updateAnnounceCards(tx, c, t, me.Name); err != nil {
+		return err
+	}
+	if err := h.sendAttachments(tx, c, t.ID, c.User(), nil); err != nil {
+		return err
+	}
+	return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
 }
 
 // transfer hands the ticket to a peer of no lower level (tender 5.3).

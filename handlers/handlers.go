@@ -35,6 +35,10 @@ type Deps struct {
 	Log          *slog.Logger
 	// Source marks tickets created here: wecom or chat.
 	Source models.Source
+	// Media downloads what users send; Bucket, when set, keeps the bytes
+	// (nil: the files table). Both may also be set later with SetMedia.
+	Media  MediaFetcher
+	Bucket Bucket
 }
 
 // Handlers answers chat messages.
@@ -50,6 +54,8 @@ type Handlers struct {
 	source       models.Source
 	router       *bot.Router
 	actors       sync.Map // userid → cachedActor
+	media        MediaFetcher
+	bucket       Bucket
 }
 
 // New builds the handlers and their route table.
@@ -60,7 +66,7 @@ func New(d Deps) *Handlers {
 	if d.Source == "" {
 		d.Source = models.SourceWeCom
 	}
-	h := &Handlers{store: d.Store, kv: d.KV, catalog: d.Catalog, cfg: d.Config, oncall: d.OnCall, phoneGateway: d.PhoneGateway, log: d.Log, source: d.Source}
+	h := &Handlers{store: d.Store, kv: d.KV, catalog: d.Catalog, cfg: d.Config, oncall: d.OnCall, phoneGateway: d.PhoneGateway, log: d.Log, source: d.Source, media: d.Media, bucket: d.Bucket}
 	h.router = h.routes()
 	return h
 }
@@ -73,6 +79,7 @@ const (
 	doneKey
 	batchKey
 	deptKey
+	mediaKey
 )
 
 // actor is who sent the message; set by the identify middleware.
@@ -273,7 +280,12 @@ func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) []erro
 	errs := make([]error, len(msgs))
 	senders := make(map[string]sender, len(msgs))
 	keys := make([]string, 0, len(msgs))
+	media := map[int]fetched{}
 	for i, m := range msgs {
+		// Media too are downloaded before the transaction opens.
+		if isMedia(m) {
+			media[i] = h.fetchMedia(ctx, m)
+		}
 		if m.Key != "" {
 			keys = append(keys, m.Key)
 		}
@@ -300,6 +312,9 @@ func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) []erro
 			c.Set(batchKey, b)
 			c.Set(actorKey, w.actor)
 			c.Set(deptKey, w.dept)
+			if f, ok := media[i]; ok {
+				c.Set(mediaKey, f)
+			}
 			errs[i] = h.router.Serve(c)
 		}
 		return nil
@@ -369,3 +384,7 @@ func (h *Handlers) Catalog() *models.Catalog { return h.catalog }
 
 // SetDirectory sets the address list once the WeCom client exists.
 func (h *Handlers) SetDirectory(d Directory) { h.dir = d }
+
+// SetMedia sets the media downloader (the WeCom client) and the bucket
+// (nil: the database keeps attachments) once they exist.
+func (h *Handlers) SetMedia(m MediaFetcher, b Bucket) { h.media, h.bucket = m, b }

@@ -34,8 +34,17 @@ func (hs *harness) lastMessage() bot.Incoming { return hs.last }
 
 func newHarness(t *testing.T, open func(testing.TB, models.Options) *models.Store) *harness {
 	t.Helper()
+	return newHarnessWith(t, open, nil)
+}
+
+// newHarnessWith is newHarness with the configuration changed by set.
+func newHarnessWith(t *testing.T, open func(testing.TB, models.Options) *models.Store, set func(*configs.Config)) *harness {
+	t.Helper()
 	clock := modelstest.NewClock(modelstest.Monday9)
 	cfg := configs.Default()
+	if set != nil {
+		set(&cfg)
+	}
 	store := open(t, models.Options{Now: clock.Now, Reminders: cfg.Reminders, AutoClose: cfg.Ticket.AutoClose.D()})
 	ctx := context.Background()
 	sys, err := configs.LoadCatalog("")
@@ -143,8 +152,15 @@ func (hs *harness) drain() sent {
 		if goErrors.MatchString(m.Content) {
 			hs.t.Errorf("a user sees error text: %q", m.Content)
 		}
+		// WeCom answers an interactive card's send with a response code,
+		// the one later card updates need.
+		rc := ""
+		if m.MsgType == "template_card" {
+			rc = fmt.Sprintf("send-rc-%d", m.ID)
+			m.ResponseCode = rc
+		}
 		out[m.Recipient] = append(out[m.Recipient], m)
-		if err := hs.store.MarkSent(ctx, m.ID, ""); err != nil {
+		if err := hs.store.MarkSent(ctx, m.ID, rc); err != nil {
 			hs.t.Fatal(err)
 		}
 	}

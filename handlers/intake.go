@@ -29,6 +29,8 @@ type intake struct {
 	Step  string   `json:"step"`
 	Asked []string `json:"asked,omitempty"`
 	Tries int      `json:"tries,omitempty"`
+	// Files are attachments (screenshots) sent before the ticket exists.
+	Files []int64 `json:"files,omitempty"`
 	// stored says the intake is in the database and must be ended when
 	// it ends; a one-line report never writes it.
 	stored bool
@@ -91,7 +93,7 @@ func (h *Handlers) advance(tx *models.Tx, c *bot.Context, in *intake) error {
 	if err := h.openTicket(tx, c, models.NewTicket{
 		Kind: in.Kind, System: in.System, Priority: in.Priority, Description: in.Text,
 		Department: in.Department, Location: in.Location, Phone: in.Phone,
-	}); err != nil {
+	}, in.Files...); err != nil {
 		return err
 	}
 	if !in.stored {
@@ -150,6 +152,11 @@ func (h *Handlers) intakeAnswer(tx *models.Tx, c *bot.Context) (bool, error) {
 	}
 	answer := strings.TrimSpace(c.Text)
 	switch in.Step {
+	case "describe":
+		// The words after a screenshot that started the report.
+		got, _ := h.recognise(answer)
+		got.Files, got.Asked, got.stored = in.Files, in.Asked, true
+		return true, h.startReport(tx, c, got)
 	case "choose":
 		n, err := strconv.Atoi(answer)
 		if err == nil && n >= 1 && n <= len(in.Candidates) {

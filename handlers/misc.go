@@ -69,6 +69,9 @@ func (h *Handlers) welcome(c *bot.Context) error {
 
 // other answers message types opsbot cannot read.
 func (h *Handlers) other(c *bot.Context) error {
+	if isMedia(c.Msg) {
+		return h.attachment(c)
+	}
 	switch c.Msg.Type {
 	case "image", "voice", "video", "file", "location", "link":
 		c.Reply("暂时只能看懂文字。请用文字描述故障，例如：报修 门诊收费 3号窗口打印不了发票。图片可发给接单工程师。")

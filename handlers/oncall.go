@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"opsbot/bot"
-	"opsbot/configs"
 	"opsbot/models"
 )
 
@@ -36,36 +35,6 @@ func (h *Handlers) onDuty(c *bot.Context) error {
 		c.Reply(b.String())
 		return nil
 	})
-}
-
-// alertOnCall sends a new urgent ticket straight to the on-call engineers
-// when it arrives out of business hours: by WeCom, and by phone/SMS when a
-// gateway is set up, since a WeCom message at 3 a.m. may go unread.
-func (h *Handlers) alertOnCall(tx *models.Tx, c *bot.Context, t *models.Ticket) error {
-	if t.Priority != models.PriorityHigh || h.store.SLA().Clock().InBusinessHours(tx.Now()) {
-		return nil
-	}
-	text := fmt.Sprintf("【非工作时间紧急故障】%s，位置：%s，报修人 %s %s。请尽快“接单 %d”。",
-		models.Summary(t, h.catalog), orDash(strings.TrimSpace(t.Department+" "+t.Location)), orDash(t.ReporterName), t.Phone, t.ID)
-	team, err := tx.Team()
-	if err != nil {
-		return err
-	}
-	ids := models.OnCallAt(h.oncall, tx.Now(), h.loc())
-	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, ids) {
-		if err := notify(tx, c, id, t.ID, text); err != nil {
-			return err
-		}
-		if !h.phoneGateway {
-			continue
-		}
-		if s, ok := team.Member(id); ok && s.Phone != "" {
-			if err := notify(tx, c, models.PhonePrefix+s.Phone, t.ID, text); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func orDash(s string) string {

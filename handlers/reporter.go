@@ -17,7 +17,12 @@ func (h *Handlers) report(c *bot.Context) error {
 	}
 	in, _ := h.recognise(text)
 	return h.tx(c, func(tx *models.Tx) error {
-		// A new report replaces one left half-done.
+		// A new report replaces one left half-done, keeping its attachments.
+		if prev, err := h.loadIntake(tx, c); err != nil {
+			return err
+		} else if prev != nil {
+			in.Files = prev.Files
+		}
 		if err := tx.EndConversation(c.User()); err != nil {
 			return err
 		}
@@ -27,25 +32,30 @@ func (h *Handlers) report(c *bot.Context) error {
 
 // openTicket opens the ticket, answers the reporter and tells the ops
 // group of urgent ones, in the message's transaction.
-func (h *Handlers) openTicket(tx *models.Tx, c *bot.Context, in models.NewTicket) error {
+//
+// files are attachments sent during the intake; they join the ticket.
+func (h *Handlers) openTicket(tx *models.Tx, c *bot.Context, in models.NewTicket, files ...int64) error {
 	a := actor(c)
 	in.ReporterID, in.ReporterName = a.UserID, a.Name
 	if in.Department == "" {
 		in.Department = department(c)
 	}
 	in.Source, in.SourceKey = h.source, c.Msg.Key
-	t, _, err := tx.CreateTicket(in, a)
+	t, created, err := tx.CreateTicket(in, a)
 	if err != nil {
 		return err
 	}
-	c.Reply(h.createdReply(t))
-	if t.Priority != models.PriorityHigh && !t.Major {
-		return nil
-	}
-	if err := notifyOps(tx, c, t.ID, h.opsAlert(t)); err != nil {
+	if err := tx.AttachFiles(files, t.ID); err != nil {
 		return err
 	}
-	return h.alertOnCall(tx, c, t)
+	c.Reply(h.createdReply(t))
+	if len(files) > 0 {
+		c.Replyf("已附上 %d 个附件。", len(files))
+	}
+	if !created {
+		return nil
+	}
+	return h.dispatch(tx, c, t)
 }
 
 func (h *Handlers) createdReply(t *models.Ticket) string {

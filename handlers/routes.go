@@ -52,6 +52,8 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "请假", Args: "<开始日期> [结束日期]", Help: "登记请假，工单自动转交同级工程师", Example: "请假 12-01 12-03", Group: forEngineers, Handler: h.leave, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "销假", Help: "提前结束请假", Example: "销假", Group: forEngineers, Handler: h.backFromLeave, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "待办", Help: "我的待办，最急的在前", Example: "待办", Group: forEngineers, Handler: h.todo, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "改系统", Args: "<单号> <系统名或代码>", Help: "纠正工单的系统，系统会记住这个说法", Example: "改系统 12 检验", Group: forEngineers, Handler: h.correctSystem, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "别名", Args: "[删除 <词>]", Help: "查看学到的系统别名；服务主管可删除", Example: "别名", Group: forEngineers, Handler: h.aliases, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "工单", Args: "<单号>", Help: "工单详情", Example: "工单 12", Group: forEngineers, Handler: h.progress})
 
 	// Supervisors and the account manager.
@@ -67,6 +69,7 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "统计", Args: "[今天|本周|本月]", Help: "工单统计", Example: "统计 本月", Group: forSupervisor, Handler: h.stats, Middleware: []bot.Middleware{supervisorsOnly}})
 
 	// Card clicks, events and everything else.
+	r.Card("claim:", h.claimByCard)
 	r.Card("confirm:", h.confirmCard)
 	r.Card("rate:", h.rateCard)
 	r.Card("report:", h.reportCard)

@@ -143,6 +143,9 @@ func (h *Handlers) stats(c *bot.Context) error {
 		if f.AvgResponse > 0 {
 			fmt.Fprintf(&b, "\n平均响应 %s", models.SpanText(f.AvgResponse))
 		}
+		if f.Corrected > 0 {
+			fmt.Fprintf(&b, "\n改系统 %d 单（自动识别有误，已学习）", f.Corrected)
+		}
 		if f.BreachedTotal > 0 {
 			fmt.Fprintf(&b, "\n超时 %d 单（当前未完成且超时 %d 单，发“队列”查看）", f.BreachedTotal, f.OpenBreached)
 		}

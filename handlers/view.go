@@ -117,6 +117,13 @@ func (h *Handlers) ticketDetail(tx *models.Tx, t *models.Ticket, now time.Time) 
 	if t.ParentID != nil {
 		fmt.Fprintf(&b, "已并入 #%d 统一处理\n", *t.ParentID)
 	}
+	files, err := tx.FilesOf(t.ID)
+	if err != nil {
+		return "", err
+	}
+	if len(files) > 0 {
+		fmt.Fprintf(&b, "附件（%d）：%s\n", len(files), models.FileNames(files))
+	}
 	events, err := tx.Events(t.ID)
 	if err != nil {
 		return "", err

@@ -122,6 +122,9 @@ type Figures struct {
 	Satisfaction       Satisfaction
 	// AvgResponse is the mean time from report to claim.
 	AvgResponse time.Duration
+	// Corrected counts the period's tickets whose system an engineer
+	// corrected (改系统): how often recognition missed.
+	Corrected int64
 
 	BySystem, ByDepartment, ByPriority, ByKind, ByEngineer []Group
 	Breaches                                               []Breach
@@ -253,6 +256,9 @@ GROUP BY t.system_code, t.department, t.priority, t.kind, t.assignee_id`
 		*out = sortedGroups(dims[i])
 	}
 	var err error
+	if f.Corrected, err = tx.CorrectedIn(from, to); err != nil {
+		return nil, err
+	}
 	if f.Breaches, err = tx.breaches(now, from, to, 0); err != nil {
 		return nil, err
 	}

@@ -265,6 +265,19 @@ CREATE TABLE files (
 CREATE INDEX files_ticket ON files(ticket_id) WHERE ticket_id IS NOT NULL;
 ALTER TABLE outbox ADD COLUMN file_id BIGINT;
 `})
+	// Learned aliases (issue 11): phrases engineers corrected with 改系统,
+	// shared by every replica. A phrase corrected to two systems is kept
+	// as conflicting, so it is never learned.
+	migrations = append(migrations, migration{Version: 10, Name: "learned aliases", SQL: `
+CREATE TABLE learned_aliases (
+  phrase VARCHAR(64) PRIMARY KEY,
+  code VARCHAR(32) NOT NULL,
+  conflict {{bool}} NOT NULL DEFAULT FALSE,
+  created_by VARCHAR(64) NOT NULL DEFAULT '',
+  created_at {{ts}} NOT NULL
+);
+CREATE INDEX files_attachment_age ON files(kind, created_at);
+`})
 	// Reports asked for in chat are built by a job, outside the message's
 	// transaction; the yearly survey keeps its questions and when its
 	// invitations went out.

@@ -32,6 +32,14 @@ type Deps struct {
 	// Members lists a WeCom department's userids (by name or id), for the
 	// yearly survey's recipients; nil without WeCom.
 	Members func(ctx context.Context, department string) ([]string, error)
+	// Objects deletes purged attachments kept in a bucket; nil when the
+	// database keeps them.
+	Objects ObjectDeleter
+}
+
+// ObjectDeleter removes an object from the attachment bucket.
+type ObjectDeleter interface {
+	Delete(ctx context.Context, key string) error
 }
 
 // Jobs runs the job table.
@@ -51,6 +59,9 @@ type Job struct {
 	// Lock is how long the job's lock lives; a replica that dies holding
 	// it blocks the job for at most this long.
 	Lock time.Duration
+	// EveryReplica runs the job on each replica (its lock is the
+	// replica's own): it refreshes what a replica holds in memory.
+	EveryReplica bool
 }
 
 // New builds the jobs.
@@ -77,6 +88,7 @@ func (j *Jobs) Table() []Job {
 		{Name: "survey", Spec: "@every 1m", Run: j.Survey, Lock: 5 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
+		{Name: "learned-aliases", Spec: "@every 1m", Run: j.RefreshLearned, Lock: time.Minute, EveryReplica: true},
 	}
 }
 
@@ -99,6 +111,9 @@ func (j *Jobs) Start(ctx context.Context) (*cron.Cron, error) {
 // holding the lock means the job is being done, so this run is skipped.
 func (j *Jobs) RunGuarded(ctx context.Context, job Job) bool {
 	key := "job:" + job.Name
+	if job.EveryReplica {
+		key += ":" + j.Owner
+	}
 	ok, err := j.KV.Lock(ctx, key, j.Owner, job.Lock)
 	if err != nil {
 		// Without the lock service the database still keeps every reminder
@@ -132,7 +147,8 @@ var purgePage = 5000
 // Retention deletes what opsbot no longer needs and may name patients
 // (个人信息保护法: minimum retention): WeCom messages processed more than
 // inbox.keep ago, sent or failed outgoing messages older than outbox.keep,
-// and conversations that expired. Unprocessed and unsent rows stay; ticket
+// conversations that expired, and attachments older than attachments.keep
+// whose ticket is closed or cancelled (or that never joined a ticket). Unprocessed and unsent rows stay; ticket
 // text stays, it is the record.
 func (j *Jobs) Retention(ctx context.Context) error {
 	now := j.Store.Now()
@@ -148,9 +164,38 @@ func (j *Jobs) Retention(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if inbox+outbox+convs > 0 {
-		j.Log.Info("retention", "job", "retention", "inbox", inbox, "outbox", outbox, "conversations", convs)
+	files, err := purgeAll(func() (int64, error) {
+		n, keys, err := j.Store.PurgeAttachments(ctx, now.Add(-j.Config.Attachments.Keep.D()), purgePage)
+		for _, k := range keys {
+			if j.Objects == nil {
+				break
+			}
+			if derr := j.Objects.Delete(ctx, k); derr != nil {
+				j.Log.Warn("cannot delete a purged attachment from the bucket", "job", "retention", "key", k, "err", derr)
+			}
+		}
+		return n, err
+	})
+	if err != nil {
+		return err
 	}
+	if inbox+outbox+convs+files > 0 {
+		j.Log.Info("retention", "job", "retention", "inbox", inbox, "outbox", outbox, "conversations", convs, "attachments", files)
+	}
+	return nil
+}
+
+// RefreshLearned loads the learned aliases (改系统) into this replica's
+// catalog, so a correction made on another replica is recognised here too.
+func (j *Jobs) RefreshLearned(ctx context.Context) error {
+	if j.Catalog == nil {
+		return nil
+	}
+	phrases, err := j.Store.LearnedPhrases(ctx)
+	if err != nil {
+		return err
+	}
+	j.Catalog.SetLearned(phrases)
 	return nil
 }
 

@@ -237,6 +237,15 @@ func (c *cluster) restart(ctx context.Context, i int) error {
 	return nil
 }
 
+// cpu is the processor time the live replicas have used.
+func (c *cluster) cpu() time.Duration {
+	var d time.Duration
+	for _, r := range c.replicas {
+		d += r.CPU()
+	}
+	return d
+}
+
 // crashedAtStart reports whether rep exited before it was ready.
 func (c *cluster) crashedAtStart(rep *drill.Replica) bool {
 	c.mu.Lock()
@@ -588,6 +597,8 @@ func TestReplicasThroughput(t *testing.T) {
 		load     string
 		st       drill.Stats
 		tickets  time.Duration
+		cpuPer   time.Duration // opsbot processes' CPU per report
+		loadAvg  string        // the machine's, before → after
 	}
 	var rows []row
 	bin := buildOpsbot(t)
@@ -604,6 +615,8 @@ func TestReplicasThroughput(t *testing.T) {
 				c := startCluster(t, clusterOptions{bin: bin, replicas: n, users: users, logLevel: "warn"})
 				ctx := context.Background()
 				plan := drill.Plan(reports, users, 7, time.Now().UnixMilli()*1000)
+				load0 := drill.LoadAvg()
+				cpu0 := c.cpu()
 				res := drill.Load{URL: c.front.URL, Crypto: c.crypto, AgentID: wecomtest.AgentID, Rate: mode.rate, Workers: mode.workers}.Send(ctx, plan)
 				st := res.Stats()
 				deadline := time.Now().Add(2 * time.Minute)
@@ -620,6 +633,7 @@ func TestReplicasThroughput(t *testing.T) {
 					}
 					time.Sleep(200 * time.Millisecond)
 				}
+				cpu := c.cpu() - cpu0
 				tickets, err := c.db.Tickets(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -631,17 +645,17 @@ func TestReplicasThroughput(t *testing.T) {
 				if st.Distinct != reports || len(tickets) != reports {
 					t.Errorf("%d of %d reports accepted, %d tickets", st.Distinct, reports, len(tickets))
 				}
-				r := row{replicas: n, load: mode.name, st: st, tickets: last.Sub(res.Start)}
+				r := row{replicas: n, load: mode.name, st: st, tickets: last.Sub(res.Start), cpuPer: cpu / time.Duration(reports), loadAvg: load0 + " → " + drill.LoadAvg()}
 				rows = append(rows, r)
-				t.Logf("%d replicas, %s: %d callbacks, %.0f reports/s accepted, time to 200 p50 %s p90 %s p99 %s max %s, %.0f tickets/s",
-					n, mode.name, st.Sent, st.PerSecond, ms(st.P50), ms(st.P90), ms(st.P99), ms(st.Max), float64(reports)/r.tickets.Seconds())
+				t.Logf("%d replicas, %s: %d callbacks, %.0f reports/s accepted, time to 200 p50 %s p90 %s p99 %s max %s, %.0f tickets/s, opsbot CPU %s per report, load average %s",
+					n, mode.name, st.Sent, st.PerSecond, ms(st.P50), ms(st.P90), ms(st.P99), ms(st.Max), float64(reports)/r.tickets.Seconds(), r.cpuPer, r.loadAvg)
 			})
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| replicas | load (%d reports, 2–3 copies each) | reports/s accepted | time to 200 p50 / p90 / p99 / max (ms) | tickets/s |\n|---|---|---|---|---|\n", reports)
+	fmt.Fprintf(&b, "\n| replicas | load (%d reports, 2–3 copies each) | reports/s accepted | time to 200 p50 / p90 / p99 / max (ms) | tickets/s | opsbot CPU per report (µs) | load average before → after |\n|---|---|---|---|---|---|---|\n", reports)
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %d | %s | %.0f | %s / %s / **%s** / %s | %.0f |\n", r.replicas, r.load, r.st.PerSecond, ms(r.st.P50), ms(r.st.P90), ms(r.st.P99), ms(r.st.Max), float64(reports)/r.tickets.Seconds())
+		fmt.Fprintf(&b, "| %d | %s | %.0f | %s / %s / **%s** / %s | %.0f | %d | %s |\n", r.replicas, r.load, r.st.PerSecond, ms(r.st.P50), ms(r.st.P90), ms(r.st.P99), ms(r.st.Max), float64(reports)/r.tickets.Seconds(), r.cpuPer.Microseconds(), r.loadAvg)
 	}
 	t.Log(b.String())
 }

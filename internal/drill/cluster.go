@@ -214,3 +214,37 @@ func (r *Replica) LogLines(substr string) ([]string, error) {
 
 // ErrAllDead is returned by the proxy's picker when no replica answers.
 var ErrAllDead = errors.New("drill: no live replica")
+
+// CPU is the processor time the process has used so far (user + system,
+// from /proc; zero where there is no /proc or the process is gone).
+func (r *Replica) CPU() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14, stime 15.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	// The kernel counts in clock ticks of 1/100 s (USER_HZ on Linux).
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// LoadAvg is the machine's 1-minute load average ("" without /proc).
+func LoadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Fields(string(data))[0]
+}

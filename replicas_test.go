@@ -538,6 +538,12 @@ func TestThreeReplicas(t *testing.T) {
 		t.Logf("monthly report: %d messages, %d runs %s", len(monthly), len(runs[monthlyJob]), runSummary[monthlyJob])
 	}
 
+	// Replies leased by the killed sender wait out the lease (1 min).
+	late, longest, err := c.db.SendDelays(ctx, "r:", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replies sent more than 10 s after they were queued: %d, the longest after %s", late, longest.Round(100*time.Millisecond))
 	t.Logf("drill: %d reports sent (%d callbacks), %d tickets, %d confirmations (%d repeated), %d repeated messages; reminders recorded %v, sent per level %v, visible in WeCom per level %v (%d repeated), %d staff messages; job runs %v; quiet after %s",
 		reports, st.Sent, len(tickets), len(conf), repeatedConf, len(repeatMsgs), levels, perLevel, visiblePerLevel, repeatedRem, reminderMsgs, runSummary, quiet.Round(time.Second))
 }

@@ -119,3 +119,19 @@ func (d *DB) SentReminders(ctx context.Context) (map[ReminderItem]int, error) {
 	}
 	return Reminders(texts, to), nil
 }
+
+// SendDelays measures how long the sent rows whose key starts with prefix
+// waited in the outbox: how many waited longer than slow, and the longest.
+func (d *DB) SendDelays(ctx context.Context, prefix string, slow time.Duration) (n int, longest time.Duration, err error) {
+	var secs *float64
+	err = d.conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE sent_at - created_at > make_interval(secs => $2)),
+		EXTRACT(EPOCH FROM max(sent_at - created_at))::float8
+		FROM outbox WHERE status = 'sent' AND msg_key LIKE $1`, prefix+"%", slow.Seconds()).Scan(&n, &secs)
+	if err != nil {
+		return 0, 0, fmt.Errorf("drill: send delays: %w", err)
+	}
+	if secs != nil {
+		longest = time.Duration(*secs * float64(time.Second))
+	}
+	return n, longest, nil
+}

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -211,9 +210,6 @@ func (r *Replica) LogLines(substr string) ([]string, error) {
 	}
 	return out, sc.Err()
 }
-
-// ErrAllDead is returned by the proxy's picker when no replica answers.
-var ErrAllDead = errors.New("drill: no live replica")
 
 // CPU is the processor time the process has used so far (user + system,
 // from /proc; zero where there is no /proc or the process is gone).

@@ -3,12 +3,16 @@ package drill
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// ErrAllDead is the proxy's 502 answer when no replica could be reached.
+var ErrAllDead = errors.New("drill: no live replica")
 
 // Proxy is a round-robin load balancer in front of the replicas, as a
 // Kubernetes Service or an ingress would be: each request goes to the next

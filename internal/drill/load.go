@@ -102,7 +102,7 @@ type Load struct {
 // Copy is what one callback got.
 type Copy struct {
 	Report  int
-	First   bool // the report's first copy, not a retry
+	First   bool   // the report's first copy, not a retry
 	Status  int    // 0 when the request failed
 	Err     string // transport error
 	Start   time.Time

@@ -69,6 +69,9 @@ type Config struct {
 	Rating    Rating    `yaml:"rating"`
 	Hospital  Hospital  `yaml:"hospital"`
 	Webhook   Webhook   `yaml:"webhook"`
+	// Jobs overrides the cron spec of jobs of the job table by name, e.g.
+	// {monthly-report: "0 8 1 * *"}; unknown names stop the start.
+	Jobs map[string]string `yaml:"jobs"`
 	// Dispatch and Attachments: issue 11 (dispatch.go).
 	Dispatch    Dispatch    `yaml:"dispatch"`
 	Attachments Attachments `yaml:"attachments"`

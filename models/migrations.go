@@ -317,8 +317,19 @@ func (schemaMigration) TableName() string { return "schema_migrations" }
 // advisory lock keeps two replicas starting together from racing.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	db := s.db.WithContext(ctx)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` +
-		dialectTypes[s.driver].Replace("{{ts}}") + ` NOT NULL)`).Error; err != nil {
+	// Under the same lock as the steps: replicas starting together on an
+	// empty database otherwise race on CREATE TABLE IF NOT EXISTS, which
+	// Postgres does not make atomic (duplicate key in pg_type).
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if s.driver == "postgres" {
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(7202611)`).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` +
+			dialectTypes[s.driver].Replace("{{ts}}") + ` NOT NULL)`).Error
+	})
+	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	applied := 0

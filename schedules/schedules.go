@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"opsbot/configs"
@@ -98,7 +99,16 @@ func (j *Jobs) Table() []Job {
 func (j *Jobs) Start(ctx context.Context) (*cron.Cron, error) {
 	logger := cronLogger{j.Log}
 	c := cron.New(cron.WithLocation(j.loc), cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
-	for _, job := range j.Table() {
+	table := j.Table()
+	for name := range j.Config.Jobs {
+		if !slices.ContainsFunc(table, func(job Job) bool { return job.Name == name }) {
+			return nil, fmt.Errorf("jobs.%s: no such job (see schedules.Table)", name)
+		}
+	}
+	for _, job := range table {
+		if spec, ok := j.Config.Jobs[job.Name]; ok {
+			job.Spec = spec
+		}
 		if _, err := c.AddFunc(job.Spec, func() { j.RunGuarded(ctx, job) }); err != nil {
 			return nil, fmt.Errorf("job %s: %w", job.Name, err)
 		}

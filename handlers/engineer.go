@@ -42,6 +42,9 @@ func (h *Handlers) claim(c *bot.Context) error {
 		}
 		fmt.Fprintf(&b, "\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", id, id)
 		c.Reply(b.String())
+		if err := h.recordsOnClaim(tx, c, t); err != nil {
+			return err
+		}
 		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
 	})
 }

@@ -49,6 +49,9 @@ func (h *Handlers) skip(c *bot.Context) error {
 
 func (h *Handlers) abort(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
+		if handled, err := h.recordsAbort(tx, c); handled || err != nil {
+			return err
+		}
 		if handled, err := h.intakeCommand(tx, c, "abort"); handled || err != nil {
 			return err
 		}
@@ -90,6 +93,9 @@ func (h *Handlers) freeText(c *bot.Context) error {
 }
 
 func (h *Handlers) freeTextTx(tx *models.Tx, c *bot.Context) error {
+	if handled, err := h.recordsAnswer(tx, c); handled || err != nil {
+		return err
+	}
 	if handled, err := h.ratingComment(tx, c); handled || err != nil {
 		return err
 	}

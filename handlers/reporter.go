@@ -39,6 +39,9 @@ func (h *Handlers) openTicket(tx *models.Tx, c *bot.Context, in models.NewTicket
 		return err
 	}
 	c.Reply(h.createdReply(t))
+	if err := h.recordsOnOpen(tx, c, t); err != nil {
+		return err
+	}
 	if t.Priority != models.PriorityHigh && !t.Major {
 		return nil
 	}

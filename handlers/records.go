@@ -324,7 +324,14 @@ func (h *Handlers) incidentDoc(tx *models.Tx, id int64) (reports.Doc, error) {
 		} else if name, ok := reporters[e.Actor]; ok {
 			who = name
 		}
+		if e.Action == models.ActMerge && e.TicketID != id {
+			continue // the parent's merge event says it
+		}
 		what := e.Action.Label()
+		if e.Action == models.ActMerge {
+			r.Timeline = append(r.Timeline, reports.TimelineEntry{At: e.At, What: strings.TrimPrefix(e.Note, "并入 ") + " 并入本事件", Who: who})
+			continue
+		}
 		if e.TicketID != id {
 			what = fmt.Sprintf("#%d %s", e.TicketID, what)
 		}

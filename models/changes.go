@@ -305,7 +305,11 @@ func (tx *Tx) changeStep(id int64, step int, a Actor, lock bool) (*ChangeRecord,
 	if mine == nil || !slices.Contains(mine.Approvers, a.UserID) {
 		return nil, nil, Errorf(EForbidden, "变更 #%d 没有发给您审批", id)
 	}
-	if cur := r.Current(); cur == nil || cur.Step != step {
+	cur := r.Current()
+	if cur != nil && cur.Step < step {
+		return nil, nil, Errorf(EConflict, "变更 #%d 还在等待%s审批，轮到您时会再发给您", id, cur.Label)
+	}
+	if cur == nil || cur.Step != step {
 		return nil, nil, Errorf(EConflict, "变更 #%d 的这一步审批已结束（当前：%s）", id, r.Change.Status.Label())
 	}
 	return r, mine, nil

@@ -69,6 +69,8 @@ func (j *Jobs) Table() []Job {
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
 		{Name: "rating-sweep", Spec: "@every 1m", Run: j.SweepRatings, Lock: 2 * time.Minute},
+		{Name: "incident-report-reminders", Spec: "@every 10m", Run: j.RemindIncidentReports, Lock: 2 * time.Minute},
+		{Name: "change-notices", Spec: "@every 5m", Run: j.NoticeChanges, Lock: 2 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
 	}

@@ -24,6 +24,7 @@ const usage = `opsbot — 医院信息科运维服务台（企业微信）
   opsbot chat --user USERID            在终端里对话（与企业微信同一套命令）；行首 @userid 可换人说话
   opsbot ticket N [--json]             查看一张工单及其全部记录
   opsbot tickets [--status S] [--json] 列出工单（S: new claimed onsite paused resolved closed cancelled open）
+  opsbot change N --out F.docx         导出变更申请单（DOCX）
   opsbot sla due --priority high --at "2026-09-30 17:00" [--json]
   opsbot sla calendar 2026-10          列出当月工作日
   opsbot wecom create-group --name 运维群 --owner USERID --users a,b,c
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"chat":    cmdChat,
 		"ticket":  cmdTicket,
 		"tickets": cmdTickets,
+		"change":  cmdChange,
 		"migrate": cmdMigrate,
 		"sla":     cmdSLA,
 		"wecom":   cmdWeCom,

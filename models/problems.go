@@ -176,7 +176,7 @@ func (tx *Tx) OpenProblems() ([]ProblemSummary, error) {
 
 // problemSimilarity is the least score for two tickets to count as the
 // same recurring fault.
-const problemSimilarity = 0.3
+const problemSimilarity = 0.45
 
 // SuggestProblem decides whether t makes its system's similar tickets of
 // the window reach threshold, and if so returns them (t included) and

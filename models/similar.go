@@ -10,7 +10,7 @@ import (
 // problems. Chinese has no spaces to split words at, so a text is its set
 // of character bigrams after the recogniser's normalisation (width,
 // case, punctuation folded), less the bigrams every report shares; the
-// score of two texts is their Dice coefficient. The same Go scoring runs on
+// score of two texts is the Dice coefficient of their gram sets. The same Go scoring runs on
 // both databases: Postgres' pg_trgm splits words at spaces, so a Chinese
 // sentence is one "word" to it and adds nothing to bigrams.
 
@@ -21,14 +21,22 @@ var fillerBigrams = map[string]bool{
 	"怎么": true, "么办": true, "了一": true, "一直": true,
 }
 
-// Bigrams returns the set of character bigrams of s, folded as the
-// recogniser folds text; a lone character is its own gram.
+// stopChars are characters too common in reports to say which fault it is.
+var stopChars = map[rune]bool{'的': true, '了': true, '是': true, '我': true, '在': true, '有': true, '一': true, '个': true,
+	'这': true, '那': true, '吗': true, '呢': true, '啊': true, '吧': true, '要': true, '就': true, '还': true, '都': true, '系': true, '统': true}
+
+// Bigrams returns the grams of s, folded as the recogniser folds text: its
+// character bigrams, less the filler ones, and its single characters
+// (marked with a leading space), less the commonest, so that "日结" and
+// "结不了账" still meet on "结".
 func Bigrams(s string) map[string]bool {
 	t := normalize(s)
 	rs := t.compact
-	out := make(map[string]bool, len(rs))
-	if len(rs) == 1 {
-		out[string(rs)] = true
+	out := make(map[string]bool, 2*len(rs))
+	for _, r := range rs {
+		if !stopChars[r] {
+			out[" "+string(r)] = true
+		}
 	}
 	for i := 0; i+1 < len(rs); i++ {
 		g := string(rs[i : i+2])

@@ -8,11 +8,15 @@ import (
 
 // Similar wording of tickets, for past fixes (历史处理) and recurring
 // problems. Chinese has no spaces to split words at, so a text is its set
-// of character bigrams after the recogniser's normalisation (width,
-// case, punctuation folded), less the bigrams every report shares; the
-// score of two texts is the Dice coefficient of their gram sets. The same Go scoring runs on
-// both databases: Postgres' pg_trgm splits words at spaces, so a Chinese
-// sentence is one "word" to it and adds nothing to bigrams.
+// of grams after the recogniser's normalisation (width, case and
+// punctuation folded): its character bigrams and its single characters,
+// less the fillers every report shares. Two texts score the Dice
+// coefficient of their gram sets. The same Go scoring runs on both
+// databases, so SQLite and Postgres show the same hints: pg_trgm is
+// available on Postgres, but its grams are three characters of one
+// "word" (a whole unspaced Chinese phrase), which two short reports of one
+// fault rarely share ("日结报错" and "无法日结"); the candidates are few (one
+// system's resolved tickets, newest pastFixPool) and are scored in Go.
 
 // fillerBigrams are bigrams that say nothing about the fault.
 var fillerBigrams = map[string]bool{

@@ -144,14 +144,23 @@ func (h *Handlers) systemFor(answer string) string {
 }
 
 // approvalSteps are the change approval steps the configuration asks for.
-func (h *Handlers) approvalSteps(tx *models.Tx) ([]models.ApprovalStep, error) {
+// A supervisor who requests a change does not approve it, unless no other
+// supervisor could.
+func (h *Handlers) approvalSteps(tx *models.Tx, requester string) ([]models.ApprovalStep, error) {
 	sups, err := tx.ListStaff(models.RoleSupervisor)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
 	for _, s := range sups {
-		ids = append(ids, s.UserID)
+		if s.UserID != requester {
+			ids = append(ids, s.UserID)
+		}
+	}
+	if len(ids) == 0 {
+		for _, s := range sups {
+			ids = append(ids, s.UserID)
+		}
 	}
 	if len(ids) == 0 {
 		return nil, models.Errorf(models.EConflict, "人员名单里没有服务主管，变更申请无人审批，请联系管理员")
@@ -165,7 +174,7 @@ func (h *Handlers) approvalSteps(tx *models.Tx) ([]models.ApprovalStep, error) {
 
 // fileChange stores the completed form and sends the first approval cards.
 func (h *Handlers) fileChange(tx *models.Tx, c *bot.Context, f changeForm) error {
-	steps, err := h.approvalSteps(tx)
+	steps, err := h.approvalSteps(tx, c.User())
 	if err != nil {
 		return err
 	}

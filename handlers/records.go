@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"opsbot/bot"
 	"opsbot/configs"
@@ -216,8 +217,10 @@ func (h *Handlers) incidentReport(c *bot.Context) error {
 				return err
 			}
 			if !submit {
-				if err := tx.Send(models.Message{To: c.User(), Text: doc.Markdown(), Markdown: true, TicketID: id, Key: "irpt-md:" + c.Msg.Key}); err != nil {
-					return err
+				for i, part := range chunks(doc.Markdown(), chunkBytes) {
+					if err := tx.Send(models.Message{To: c.User(), Text: part, Markdown: true, TicketID: id, Key: fmt.Sprintf("irpt-md:%s:%d", c.Msg.Key, i)}); err != nil {
+						return err
+					}
 				}
 				sups, err := tx.ListStaff(models.RoleSupervisor)
 				if err != nil {
@@ -612,9 +615,46 @@ func (h *Handlers) showPlan(c *bot.Context) error {
 		return models.Errorf(models.ENotFound, "%s还没有应急预案。请在预案目录下新建 %s.md（写法见 docs/records.md）", h.systemName(code), code)
 	}
 	return h.tx(c, func(*models.Tx) error {
-		c.Reply(plan)
+		for _, part := range chunks(plan, chunkBytes) {
+			c.Reply(part)
+		}
 		return nil
 	})
+}
+
+// chunkBytes keeps each part of a long text under WeCom's 2048-byte cut
+// of an app message, with room for the outbox to merge.
+const chunkBytes = 1800
+
+// chunks cuts text at line ends into parts of at most limit bytes (a
+// longer single line is cut at a rune boundary).
+func chunks(text string, limit int) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if s := strings.TrimRight(cur.String(), "\n"); strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	for _, line := range strings.Split(text, "\n") {
+		for len(line) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(line[cut]) {
+				cut--
+			}
+			flush()
+			out = append(out, line[:cut])
+			line = line[cut:]
+		}
+		if cur.Len()+len(line)+1 > limit {
+			flush()
+		}
+		cur.WriteString(line)
+		cur.WriteString("\n")
+	}
+	flush()
+	return out
 }
 
 // ---- past fixes (历史处理) ----

@@ -53,10 +53,11 @@ func (h *Handlers) openRecordsConversation(tx *models.Tx, c *bot.Context, kind s
 var recordsKinds = []string{convChangeForm, convChangeReject, convReportReturn}
 
 // formFirst sends a line that starts with a command word to an open
-// records conversation instead, except 取消 (which ends it) and 帮助.
+// records conversation instead, except 取消 (which ends it), 帮助, and
+// 变更申请 (which starts the form again).
 func (h *Handlers) formFirst(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(c *bot.Context) error {
-		if c.Command == nil || c.Command.Name == "取消" || c.Command.Name == "帮助" {
+		if c.Command == nil || c.Command.Name == "取消" || c.Command.Name == "帮助" || c.Command.Name == "变更申请" {
 			return next(c)
 		}
 		if h.kv != nil {

@@ -389,6 +389,8 @@ func init() {
 	// approval, change requests with their approval steps, events and the
 	// tickets reported in their window, problem records and their tickets,
 	// and the tickets a problem was already suggested for (suggested once).
+	// Past fixes and similar recent tickets read one system's newest
+	// tickets, hence the index on (system_code, id).
 	migrations = append(migrations, migration{Version: 7, Name: "incident reports, changes, problems", SQL: `
 CREATE TABLE incident_reports (
   ticket_id BIGINT PRIMARY KEY REFERENCES tickets(id),
@@ -483,5 +485,6 @@ CREATE TABLE problem_suggestions (
   ticket_id BIGINT PRIMARY KEY REFERENCES tickets(id),
   suggested_at {{ts}} NOT NULL
 );
+CREATE INDEX tickets_system ON tickets(system_code, id);
 `})
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -175,6 +176,10 @@ func (tx *Tx) SearchResolutions(query, system string, n int) ([]PastFix, error) 
 	return out, nil
 }
 
+// recentPool bounds the tickets compared when a ticket opens: every new
+// report pays for it, so only the newest of its system are read.
+const recentPool = 300
+
 // SimilarRecent returns the tickets of t's system opened in the window
 // before t whose wording is like t's (score at least min), t included,
 // oldest first.
@@ -184,10 +189,11 @@ func (tx *Tx) SimilarRecent(t *Ticket, window time.Duration, min float64) ([]Tic
 	}
 	var cands []Ticket
 	err := tx.db.Where("system_code = ? AND created_at >= ? AND id <> ? AND status <> ? AND parent_id IS NULL", t.System, t.CreatedAt.Add(-window), t.ID, StatusCancelled).
-		Order("id").Limit(pastFixPool).Find(&cands).Error
+		Order("id DESC").Limit(recentPool).Find(&cands).Error
 	if err != nil {
 		return nil, wrap("similar recent", err)
 	}
+	slices.Reverse(cands)
 	q := Bigrams(ticketText(t))
 	var out []Ticket
 	for _, c := range cands {

@@ -126,7 +126,7 @@ func (h *Handlers) changeFormAnswer(tx *models.Tx, c *bot.Context, state string)
 	if err := tx.EndConversation(c.User()); err != nil {
 		return err
 	}
-	return h.fileChange(tx, c, f)
+	return endWith(c, h.fileChange(tx, c, f))
 }
 
 // systemFor reads a system from an answer: a code, a name or an alias.
@@ -294,7 +294,7 @@ func (h *Handlers) changeRejectReason(tx *models.Tx, c *bot.Context, state strin
 	}
 	rec, err := tx.DecideChange(st.ID, st.Step, actor(c), false, c.Msg.Text)
 	if err != nil {
-		return err
+		return endWith(c, err)
 	}
 	ch := rec.Change
 	c.Replyf("已驳回变更 #%d，理由已转告申请人。", ch.ID)

@@ -140,6 +140,17 @@ type cardState struct {
 	RC   string `json:"rc,omitempty"`
 }
 
+// endWith answers the last step of a conversation that cannot be done
+// (someone else answered first, say) and keeps the conversation ended, so
+// that the person's next line is not taken for the same answer again.
+func endWith(c *bot.Context, err error) error {
+	if msg := models.ErrorMessage(err); msg != "" {
+		c.Reply(msg)
+		return nil
+	}
+	return err
+}
+
 // markCardCode marks a card clicked in an earlier message done.
 func markCardCode(tx *models.Tx, c *bot.Context, rc, label string) error {
 	if rc == "" {
@@ -417,7 +428,7 @@ func (h *Handlers) reportReturnComment(tx *models.Tx, c *bot.Context, state stri
 	}
 	r, err := tx.DecideIncidentReport(st.ID, c.User(), false, comment)
 	if err != nil {
-		return err
+		return endWith(c, err)
 	}
 	c.Replyf("已退回工单 #%d 的事件报告，意见已转给服务主管。", st.ID)
 	if err := h.tellReportOutcome(tx, c, st.ID, r); err != nil {

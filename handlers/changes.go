@@ -328,7 +328,11 @@ func (h *Handlers) change(c *bot.Context) error {
 			if err != nil {
 				return err
 			}
-			c.Reply(h.changeText(rec))
+			team, err := tx.Team()
+			if err != nil {
+				return err
+			}
+			c.Reply(h.changeText(rec, team))
 			return nil
 		case "完成", "回退":
 			rec, err := tx.FinishChange(id, actor(c), verb == "完成", reason)
@@ -364,7 +368,13 @@ func (h *Handlers) listChanges(tx *models.Tx, c *bot.Context) error {
 	return nil
 }
 
-func (h *Handlers) changeText(rec *models.ChangeRecord) string {
+func (h *Handlers) changeText(rec *models.ChangeRecord, team *models.Team) string {
+	name := func(id string) string {
+		if s, ok := team.Member(id); ok {
+			return s.Name
+		}
+		return id
+	}
 	ch := rec.Change
 	var b strings.Builder
 	fmt.Fprintf(&b, "变更 #%d［%s］%s\n内容：%s\n原因：%s\n风险：%s\n回退方案：%s\n窗口：%s\n影响科室：%s\n申请人：%s",
@@ -382,11 +392,14 @@ func (h *Handlers) changeText(rec *models.ChangeRecord) string {
 		if a.Answer == "" && ch.Status != models.ChangeRequested {
 			ans = "—"
 		}
+		if a.DecidedBy != "" {
+			ans += "（" + name(a.DecidedBy) + "）"
+		}
 		fmt.Fprintf(&b, "\n  %s %s", a.Label, ans)
 	}
 	b.WriteString("\n记录：")
 	for _, e := range rec.Events {
-		fmt.Fprintf(&b, "\n  %s %s %s %s", e.At.In(h.loc()).Format("01-02 15:04"), e.Actor, models.ChangeActionLabel(e.Action), e.Note)
+		fmt.Fprintf(&b, "\n  %s %s %s %s", e.At.In(h.loc()).Format("01-02 15:04"), name(e.Actor), models.ChangeActionLabel(e.Action), e.Note)
 	}
 	if len(rec.Linked) > 0 {
 		var nums []string

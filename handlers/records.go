@@ -439,9 +439,10 @@ func (h *Handlers) reportReturnComment(tx *models.Tx, c *bot.Context, state stri
 
 // tellReportOutcome tells the supervisors how the hospital answered.
 func (h *Handlers) tellReportOutcome(tx *models.Tx, c *bot.Context, id int64, r *models.IncidentAnalysis) error {
-	text := fmt.Sprintf("工单 #%d 的重大事件分析报告已由信息科 %s 确认。", id, c.User())
+	who := actor(c).DisplayName()
+	text := fmt.Sprintf("工单 #%d 的重大事件分析报告已由信息科 %s 确认。", id, who)
 	if r.Status == models.ReportReturned {
-		text = fmt.Sprintf("工单 #%d 的重大事件分析报告被信息科 %s 退回，意见：%s。修改后发“事件报告 %d 提交”重新提交。", id, c.User(), r.Comment, id)
+		text = fmt.Sprintf("工单 #%d 的重大事件分析报告被信息科 %s 退回，意见：%s。修改后发“事件报告 %d 提交”重新提交。", id, who, r.Comment, id)
 	}
 	sups, err := tx.ListStaff(models.RoleSupervisor)
 	if err != nil {

@@ -381,8 +381,8 @@ func (h *Handlers) incidentDoc(tx *models.Tx, id int64) (reports.Doc, error) {
 	return doc, nil
 }
 
-// reportCard handles 确认 / 退回 on an incident report card.
-func (h *Handlers) reportCard(c *bot.Context) error {
+// incidentReportCard handles 确认 / 退回 on an incident report card.
+func (h *Handlers) incidentReportCard(c *bot.Context) error {
 	parts := strings.Split(c.Msg.EventKey, ":")
 	if len(parts) != 3 {
 		return models.Errorf(models.EInvalid, "这个按钮已失效")

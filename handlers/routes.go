@@ -75,7 +75,7 @@ func (h *Handlers) routes() *bot.Router {
 
 	// Card clicks, events and everything else.
 	r.Card("chg:", h.changeCard)
-	r.Card("irpt:", h.reportCard)
+	r.Card("irpt:", h.incidentReportCard)
 	r.Card("confirm:", h.confirmCard)
 	r.Card("rate:", h.rateCard)
 	r.Event("enter_agent", h.welcome)

@@ -26,6 +26,7 @@ const usage = `opsbot — 医院信息科运维服务台（企业微信）
   opsbot tickets [--status S] [--json] 列出工单（S: new claimed onsite paused resolved closed cancelled open）
   opsbot report monthly --month 2026-11 [--out 月报.xlsx] [--json]
   opsbot report annual --year 2026 [--out 年报.xlsx] [--json]
+  opsbot change N --out F.docx         导出变更申请单（DOCX）
   opsbot sla due --priority high --at "2026-09-30 17:00" [--json]
   opsbot sla calendar 2026-10          列出当月工作日
   opsbot wecom create-group --name 运维群 --owner USERID --users a,b,c
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"chat":    cmdChat,
 		"ticket":  cmdTicket,
 		"tickets": cmdTickets,
+		"change":  cmdChange,
 		"migrate": cmdMigrate,
 		"sla":     cmdSLA,
 		"report":  cmdReport,

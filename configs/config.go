@@ -75,6 +75,32 @@ type Config struct {
 	// Dispatch and Attachments: issue 11 (dispatch.go).
 	Dispatch    Dispatch    `yaml:"dispatch"`
 	Attachments Attachments `yaml:"attachments"`
+	Records     Records     `yaml:"records"`
+}
+
+// Records tunes the service records (issue 13): change approvals, problem
+// suggestions, incident report reminders and emergency plans.
+type Records struct {
+	// ChangeApprovalSteps is 1 (服务主管 only) or 2 (服务主管, then the
+	// hospital approvers).
+	ChangeApprovalSteps int `yaml:"change_approval_steps"`
+	// ChangeNoticeBefore is how long before a change's window the
+	// departments affected are told.
+	ChangeNoticeBefore Duration `yaml:"change_notice_before"`
+	// ProblemTickets similar tickets of one system within ProblemWindow make
+	// opsbot suggest a problem record to the supervisors.
+	ProblemTickets int      `yaml:"problem_tickets"`
+	ProblemWindow  Duration `yaml:"problem_window"`
+	// ReportDueDays is how many working days after its resolution a major
+	// incident may go without a submitted report before the supervisors
+	// are reminded.
+	ReportDueDays int `yaml:"report_due_days"`
+	// RunbooksDir holds the emergency plans, <system or category code>.md;
+	// empty means the built-in examples.
+	RunbooksDir string `yaml:"runbooks_dir"`
+	// DepartmentContacts maps a department to the userids told of changes
+	// that affect it.
+	DepartmentContacts map[string][]string `yaml:"department_contacts"`
 }
 
 // Outbox tunes how long delivered messages are kept.
@@ -211,6 +237,13 @@ func Default() Config {
 		},
 		Dispatch:    Dispatch{Mode: DispatchAnnounce, MinLevel: LevelByPriority{High: 2, Medium: 1, Low: 1}},
 		Attachments: Attachments{MaxBytes: 10 << 20, Keep: Duration(30 * 24 * time.Hour)},
+		Records: Records{
+			ChangeApprovalSteps: 2,
+			ChangeNoticeBefore:  Duration(24 * time.Hour),
+			ProblemTickets:      3,
+			ProblemWindow:       Duration(30 * 24 * time.Hour),
+			ReportDueDays:       3,
+		},
 	}
 }
 
@@ -408,6 +441,21 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.WeCom.BotWSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			bad("wecom.bot_ws_url (OPSBOT_WECOM_BOT_WS_URL)", "must be a ws(s):// URL, got %q", c.WeCom.BotWSURL)
 		}
+	}
+	if c.Records.ChangeApprovalSteps != 1 && c.Records.ChangeApprovalSteps != 2 {
+		bad("records.change_approval_steps", "must be 1 (服务主管) or 2 (服务主管, then hospital.approvers), got %d", c.Records.ChangeApprovalSteps)
+	}
+	if c.Records.ProblemTickets < 2 {
+		bad("records.problem_tickets", "must be at least 2, got %d", c.Records.ProblemTickets)
+	}
+	if c.Records.ProblemWindow.D() < 24*time.Hour {
+		bad("records.problem_window", "must be at least 24h, got %s", c.Records.ProblemWindow)
+	}
+	if c.Records.ReportDueDays < 1 {
+		bad("records.report_due_days", "must be at least 1, got %d", c.Records.ReportDueDays)
+	}
+	if c.Records.ChangeNoticeBefore.D() < 0 {
+		bad("records.change_notice_before", "must not be negative")
 	}
 	if c.Outbox.Keep.D() < 24*time.Hour {
 		bad("outbox.keep", "must be at least 24h (delivery retries), got %s", c.Outbox.Keep)

@@ -57,6 +57,9 @@ func (h *Handlers) doClaim(tx *models.Tx, c *bot.Context, id int64) error {
 	if err := h.sendAttachments(tx, c, t.ID, c.User(), nil); err != nil {
 		return err
 	}
+	if err := h.recordsOnClaim(tx, c, t); err != nil {
+		return err
+	}
 	return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
 }
 

@@ -77,8 +77,10 @@ func (h *Handlers) setLearned(change func(map[string]string)) {
 // systemFor resolves a system name or code to one code, or answers with
 // the nearest names.
 func (h *Handlers) systemFor(name string) (string, error) {
-	if s, ok := h.catalog.System(name); ok {
-		return s.Code, nil
+	for _, n := range []string{name, strings.ToUpper(name)} {
+		if s, ok := h.catalog.System(n); ok {
+			return s.Code, nil
+		}
 	}
 	codes := h.catalog.Resolve(name)
 	if len(codes) == 1 {

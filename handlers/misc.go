@@ -49,6 +49,9 @@ func (h *Handlers) skip(c *bot.Context) error {
 
 func (h *Handlers) abort(c *bot.Context) error {
 	return h.tx(c, func(tx *models.Tx) error {
+		if handled, err := h.recordsAbort(tx, c); handled || err != nil {
+			return err
+		}
 		if handled, err := h.abortSurvey(tx, c); handled || err != nil {
 			return err
 		}
@@ -96,7 +99,7 @@ func (h *Handlers) freeText(c *bot.Context) error {
 }
 
 func (h *Handlers) freeTextTx(tx *models.Tx, c *bot.Context) error {
-	for _, take := range []func(*models.Tx, *bot.Context) (bool, error){h.surveyAnswer, h.objectionComment, h.ratingComment} {
+	for _, take := range []func(*models.Tx, *bot.Context) (bool, error){h.recordsAnswer, h.surveyAnswer, h.objectionComment, h.ratingComment} {
 		if handled, err := take(tx, c); handled || err != nil {
 			return err
 		}

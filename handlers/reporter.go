@@ -55,6 +55,9 @@ func (h *Handlers) openTicket(tx *models.Tx, c *bot.Context, in models.NewTicket
 	if !created {
 		return nil
 	}
+	if err := h.recordsOnOpen(tx, c, t); err != nil {
+		return err
+	}
 	return h.dispatch(tx, c, t)
 }
 

@@ -21,7 +21,7 @@ var (
 // routes is the one route table, read top to bottom.
 func (h *Handlers) routes() *bot.Router {
 	r := bot.NewRouter()
-	r.Use(h.finish, h.identify)
+	r.Use(h.finish, h.identify, h.formFirst)
 	r.OnError(h.onError)
 
 	// Reporters (everyone).
@@ -68,8 +68,21 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "队列", Help: "所有未完成工单，超时的在前", Example: "队列", Group: forSupervisor, Handler: h.queue, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "统计", Args: "[今天|本周|本月]", Help: "工单统计", Example: "统计 本月", Group: forSupervisor, Handler: h.stats, Middleware: []bot.Middleware{supervisorsOnly}})
 
+	// Service records (docs/records.md): incident reports, changes, problems, plans, past fixes.
+	r.Handle(bot.Command{Name: "根因", Args: "<单号> <根本原因>", Help: "记录重大事件的根本原因", Example: "根因 12 数据库归档目录写满导致HIS挂起", Group: forEngineers, Handler: h.analysis(models.FieldRootCause, "根本原因")})
+	r.Handle(bot.Command{Name: "整改", Args: "<单号> <整改措施>", Help: "记录重大事件的整改措施", Example: "整改 12 增加归档空间监控，每周清理", Group: forEngineers, Handler: h.analysis(models.FieldCorrective, "整改措施")})
+	r.Handle(bot.Command{Name: "影响", Args: "<单号> <影响范围>", Help: "记录重大事件的影响", Example: "影响 12 门诊收费中断40分钟", Group: forEngineers, Handler: h.analysis(models.FieldImpact, "影响范围")})
+	r.Handle(bot.Command{Name: "事件报告", Args: "<单号> [提交]", Help: "生成重大事件分析报告；加“提交”送信息科确认", Example: "事件报告 12", Group: forSupervisor, Handler: h.incidentReport})
+	r.Handle(bot.Command{Name: "变更申请", Help: "填写变更申请单，逐项提问", Example: "变更申请", Group: forEngineers, Handler: h.changeRequest, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "变更", Args: "<编号> [完成|回退 原因] 或 列表", Help: "查看变更，登记完成或回退", Example: "变更 3 完成", Group: forEngineers, Handler: h.change})
+	r.Handle(bot.Command{Name: "问题", Args: "新建|关联|根因|解决|列表 …", Help: "问题根治记录", Example: "问题 关联 P1 12 13 15", Group: forEngineers, Handler: h.problem})
+	r.Handle(bot.Command{Name: "预案", Args: "<系统>", Help: "查看系统的应急预案", Example: "预案 检验", Group: forEngineers, Handler: h.showPlan, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "查", Args: "<关键词> [系统]", Help: "查历史工单的处理方法", Example: "查 发票 打印 收费", Group: forEngineers, Handler: h.searchFixes})
+
 	// Card clicks, events and everything else.
 	r.Card("claim:", h.claimByCard)
+	r.Card("chg:", h.changeCard)
+	r.Card("irpt:", h.incidentReportCard)
 	r.Card("confirm:", h.confirmCard)
 	r.Card("rate:", h.rateCard)
 	r.Card("report:", h.reportCard)

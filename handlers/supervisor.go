@@ -50,6 +50,9 @@ func (h *Handlers) major(c *bot.Context) error {
 			return err
 		}
 		c.Replyf("工单 #%d 已标记为重大事件，已通知运维群。", id)
+		if err := h.recordsOnMajor(tx, t); err != nil {
+			return err
+		}
 		return notifyOps(tx, c, id, fmt.Sprintf("【重大事件】工单 #%d：%s，负责人：%s。", id, t.Title, staffName(tx, t.AssigneeID)))
 	})
 }

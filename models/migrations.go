@@ -425,3 +425,108 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+func init() {
+	// Service records (issue 13): the analysis of a major incident and its
+	// approval, change requests with their approval steps, events and the
+	// tickets reported in their window, problem records and their tickets,
+	// and the tickets a problem was already suggested for (suggested once).
+	// Past fixes and similar recent tickets read one system's newest
+	// tickets, hence the index on (system_code, id).
+	migrations = append(migrations, migration{Version: 7, Name: "incident reports, changes, problems", SQL: `
+CREATE TABLE incident_reports (
+  ticket_id BIGINT PRIMARY KEY REFERENCES tickets(id),
+  impact TEXT NOT NULL DEFAULT '',
+  root_cause TEXT NOT NULL DEFAULT '',
+  corrective TEXT NOT NULL DEFAULT '',
+  status VARCHAR(16) NOT NULL DEFAULT 'draft',
+  approvers TEXT NOT NULL DEFAULT '[]',
+  submitted_by VARCHAR(64) NOT NULL DEFAULT '',
+  submitted_at {{ts}},
+  decided_by VARCHAR(64) NOT NULL DEFAULT '',
+  decided_at {{ts}},
+  comment TEXT NOT NULL DEFAULT '',
+  reminded_at {{ts}},
+  updated_at {{ts}} NOT NULL
+);
+
+CREATE TABLE changes (
+  id {{id}},
+  system_code VARCHAR(32) NOT NULL,
+  what TEXT NOT NULL,
+  why TEXT NOT NULL DEFAULT '',
+  risk VARCHAR(8) NOT NULL,
+  rollback TEXT NOT NULL DEFAULT '',
+  window_from {{ts}} NOT NULL,
+  window_to {{ts}} NOT NULL,
+  departments TEXT NOT NULL DEFAULT '[]',
+  requester_id VARCHAR(64) NOT NULL,
+  requester_name VARCHAR(64) NOT NULL DEFAULT '',
+  status VARCHAR(16) NOT NULL,
+  step INTEGER NOT NULL DEFAULT 1,
+  steps INTEGER NOT NULL,
+  noticed_at {{ts}},
+  created_at {{ts}} NOT NULL,
+  updated_at {{ts}} NOT NULL
+);
+CREATE INDEX changes_window ON changes(system_code, window_from);
+CREATE INDEX changes_status ON changes(status);
+
+CREATE TABLE change_approvals (
+  change_id BIGINT NOT NULL REFERENCES changes(id),
+  step INTEGER NOT NULL,
+  label VARCHAR(32) NOT NULL,
+  approvers TEXT NOT NULL DEFAULT '[]',
+  answer VARCHAR(16) NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  decided_by VARCHAR(64) NOT NULL DEFAULT '',
+  decided_at {{ts}},
+  PRIMARY KEY (change_id, step)
+);
+
+CREATE TABLE change_events (
+  id {{id}},
+  change_id BIGINT NOT NULL REFERENCES changes(id),
+  at {{ts}} NOT NULL,
+  actor VARCHAR(64) NOT NULL,
+  action VARCHAR(24) NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX change_events_change ON change_events(change_id, id);
+
+CREATE TABLE change_tickets (
+  change_id BIGINT NOT NULL REFERENCES changes(id),
+  ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+  linked_at {{ts}} NOT NULL,
+  PRIMARY KEY (change_id, ticket_id)
+);
+
+CREATE TABLE problems (
+  id {{id}},
+  title VARCHAR(200) NOT NULL,
+  system_code VARCHAR(32) NOT NULL DEFAULT '',
+  status VARCHAR(16) NOT NULL,
+  root_cause TEXT NOT NULL DEFAULT '',
+  fix TEXT NOT NULL DEFAULT '',
+  created_by VARCHAR(64) NOT NULL,
+  created_at {{ts}} NOT NULL,
+  updated_at {{ts}} NOT NULL,
+  resolved_at {{ts}}
+);
+
+CREATE TABLE problem_tickets (
+  problem_id BIGINT NOT NULL REFERENCES problems(id),
+  ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+  linked_by VARCHAR(64) NOT NULL,
+  linked_at {{ts}} NOT NULL,
+  PRIMARY KEY (problem_id, ticket_id)
+);
+CREATE INDEX problem_tickets_ticket ON problem_tickets(ticket_id);
+
+CREATE TABLE problem_suggestions (
+  ticket_id BIGINT PRIMARY KEY REFERENCES tickets(id),
+  suggested_at {{ts}} NOT NULL
+);
+CREATE INDEX tickets_system ON tickets(system_code, id);
+`})
+}

@@ -87,6 +87,8 @@ func (j *Jobs) Table() []Job {
 		{Name: "monthly-report", Spec: "0 9 1 * *", Run: j.MonthlyReport, Lock: 10 * time.Minute},
 		{Name: "report-build", Spec: "@every 30s", Run: j.BuildReports, Lock: 10 * time.Minute},
 		{Name: "survey", Spec: "@every 1m", Run: j.Survey, Lock: 5 * time.Minute},
+		{Name: "incident-report-reminders", Spec: "@every 10m", Run: j.RemindIncidentReports, Lock: 2 * time.Minute},
+		{Name: "change-notices", Spec: "@every 5m", Run: j.NoticeChanges, Lock: 2 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
 		{Name: "learned-aliases", Spec: "@every 1m", Run: j.RefreshLearned, Lock: time.Minute, EveryReplica: true},

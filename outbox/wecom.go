@@ -33,7 +33,7 @@ func (w *WeCom) Deliver(ctx context.Context, m models.OutboxMessage) (string, er
 		err := w.Client.UpdateTemplateCard(ctx, []string{m.Recipient}, m.ResponseCode, m.Content)
 		return m.ResponseCode, err
 	}
-	out := bot.Outgoing{MsgType: m.MsgType, Text: m.Content}
+	out := bot.Outgoing{MsgType: m.MsgType, Text: FitText(m.Content, textLimit)}
 	switch {
 	case m.Recipient != models.OpsGroup:
 		out.ToUsers = []string{m.Recipient}
@@ -141,6 +141,47 @@ func cardText(c *models.Card) string {
 	}
 	for _, f := range c.Fields {
 		fmt.Fprintf(&b, "\n%s：%s", f.Key, f.Value)
+	}
+	return b.String()
+}
+
+// textLimit is what WeCom keeps of an app text (2048 bytes), less room for
+// the closing line FitText adds.
+const textLimit = 2000
+
+// FitText keeps a long text within limit bytes by whole lines, and says
+// how many lines it left out: WeCom cuts a longer app text mid-line
+// without a word (a digest of 600 reminders kept its first 9). The outbox
+// row keeps the whole text.
+func FitText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		tail := fmt.Sprintf("\n……另有 %d 行未显示，发“待办”或“队列”查看全部。", len(lines)-i)
+		if b.Len()+len(l)+1+len(tail) > limit {
+			if b.Len() == 0 {
+				// One line longer than the limit: cut it at a rune.
+				r := []rune(l)
+				for len(string(r))+len(tail) > limit && len(r) > 0 {
+					r = r[:len(r)-len(r)/8-1]
+				}
+				b.WriteString(string(r))
+				i++
+				tail = fmt.Sprintf("……（过长，已截断）")
+				if i < len(lines) {
+					tail = fmt.Sprintf("\n……另有 %d 行未显示，发“待办”或“队列”查看全部。", len(lines)-i)
+				}
+			}
+			b.WriteString(tail)
+			return b.String()
+		}
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(l)
 	}
 	return b.String()
 }

@@ -545,19 +545,3 @@ func TestInboxPurgeJob(t *testing.T) {
 		t.Fatalf("after the purge, stored again: %v; want the old ones gone and the recent one kept", dup)
 	}
 }
-
-// TestDigestFitsOneWeComMessage: a digest of many items stays under the
-// 2048 bytes WeCom keeps of a text and says how many items it leaves out.
-func TestDigestFitsOneWeComMessage(t *testing.T) {
-	var lines []line
-	for i := range 60 {
-		lines = append(lines, line{key: fmt.Sprintf("%d:response:0", i), text: fmt.Sprintf("【未接单提醒】#%d 门急诊收费｜收费系统打印不了发票 已等待 15分钟 无人接单（响应时限 10:00）。请尽快“接单 %d”。", i, i)})
-	}
-	m := digest("lisi", lines)
-	if len(m.Text) > 2048 {
-		t.Fatalf("digest of %d bytes would be cut by WeCom", len(m.Text))
-	}
-	if !strings.Contains(m.Text, "【提醒汇总】60 项") || !strings.Contains(m.Text, "另有") || !strings.Contains(m.Text, "#0 ") {
-		t.Fatalf("digest:\n%s", m.Text)
-	}
-}

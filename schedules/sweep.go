@@ -98,21 +98,13 @@ func digest(to string, lines []line) models.Message {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "【提醒汇总】%d 项需要关注：", len(lines))
-	for i, l := range lines {
-		// WeCom cuts an app text at 2048 bytes: past that the rest is
-		// counted, not lost in a cut-off message.
-		if b.Len()+len(l.text)+4 > digestLimit {
-			fmt.Fprintf(&b, "\n……另有 %d 项，发“待办”或“队列”查看全部。", len(lines)-i)
-			break
-		}
+	// The whole list is the record; the outbox fits a long one to WeCom's
+	// 2048 bytes at delivery, saying how many lines it leaves out.
+	for _, l := range lines {
 		b.WriteString("\n· " + l.text)
 	}
 	return models.Message{To: to, Text: b.String(), Key: key}
 }
-
-// digestLimit keeps a digest under WeCom's 2048-byte text, with room for
-// the closing line.
-const digestLimit = 1900
 
 // reminderText says what is due, by when, and what to do.
 func (j *Jobs) reminderText(team *models.Team, now time.Time, t *models.Ticket, d models.Due) string {

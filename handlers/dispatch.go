@@ -58,11 +58,29 @@ func (h *Handlers) announce(tx *models.Tx, c *bot.Context, t *models.Ticket) err
 	if h.opsGroupConfigured() || t.Priority == models.PriorityHigh || t.Major {
 		recipients = append(recipients, models.OpsGroup)
 	}
-	for _, s := range targets {
-		recipients = append(recipients, s.UserID)
+	ids := make([]string, len(targets))
+	for i, s := range targets {
+		ids[i] = s.UserID
+	}
+	// In a burst (an outage nobody has linked yet, a storm of reports) an
+	// engineer whose cards are already held back by WeCom's 30 a minute
+	// gets no more: each would delay their reminders and everything else
+	// by two seconds. The ticket stays in 待办 and its reminders run.
+	backlog, err := tx.PendingAnnouncements(ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if backlog[id] < announceBacklog {
+			recipients = append(recipients, id)
+		}
 	}
 	return h.sendClaimCards(tx, c, t, title, recipients)
 }
+
+// announceBacklog is how many undelivered 接单 cards one engineer may have
+// queued before new tickets stop adding to them.
+const announceBacklog = 10
 
 // opsGroupConfigured reports whether an ops group chat exists (an app
 // chat, a group robot, or the smart robot's chat).

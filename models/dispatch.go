@@ -133,3 +133,25 @@ func SizeText(n int64) string {
 	}
 	return fmt.Sprintf("%d KB", (n+1023)/1024)
 }
+
+// PendingAnnouncements counts, per recipient, the 接单 cards queued and not
+// yet delivered (held back by WeCom's per-person limit in a burst).
+func (tx *Tx) PendingAnnouncements(recipients []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(recipients) == 0 {
+		return out, nil
+	}
+	if err := tx.flush(); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Recipient string
+		N         int64
+	}
+	err := tx.db.Raw(`SELECT recipient, COUNT(*) AS n FROM outbox WHERE status = ? AND msg_key LIKE 'a:%' AND recipient IN ? GROUP BY recipient`,
+		OutboxPending, recipients).Scan(&rows).Error
+	for _, r := range rows {
+		out[r.Recipient] = r.N
+	}
+	return out, wrap("pending announcements", err)
+}

@@ -69,6 +69,44 @@ type Config struct {
 	Rating    Rating    `yaml:"rating"`
 	Hospital  Hospital  `yaml:"hospital"`
 	Webhook   Webhook   `yaml:"webhook"`
+	// Monitoring turns alerts into tickets (docs/alerts.md).
+	Monitoring Monitoring `yaml:"monitoring"`
+}
+
+// Monitoring tunes what opsbot does with alerts, probes, inspections and
+// bursts of reports about one system (docs/alerts.md).
+type Monitoring struct {
+	// SystemLabels are the Alertmanager labels that name the system, first
+	// non-empty wins; SystemValues maps a label value to a system name.
+	SystemLabels []string          `yaml:"system_labels"`
+	SystemValues map[string]string `yaml:"system_values"`
+	// SeverityPriority maps an alert's severity to a ticket priority
+	// (high, medium, low); an unknown severity gets medium.
+	SeverityPriority map[string]string `yaml:"severity_priority"`
+	// ProbesFile lists the built-in probes; empty: configs/probes.yaml when present.
+	ProbesFile string `yaml:"probes_file"`
+	// InspectionsFile holds the inspection checklists and times; empty:
+	// configs/inspections.yaml when present, else the example.
+	InspectionsFile string `yaml:"inspections_file"`
+	// Aggregation turns a burst of reports about one system into one
+	// major incident.
+	Aggregation Aggregation `yaml:"aggregation"`
+	// Storm groups the alerts of one system: one message per system per
+	// window, then a summary at most every SummaryEvery.
+	Storm Storm `yaml:"storm"`
+}
+
+// Aggregation is how many reports about one system, within how long, make
+// a major incident.
+type Aggregation struct {
+	Reports int      `yaml:"reports"`
+	Window  Duration `yaml:"window"`
+}
+
+// Storm is how alerts of one system are grouped for people.
+type Storm struct {
+	Window       Duration `yaml:"window"`
+	SummaryEvery Duration `yaml:"summary_every"`
 }
 
 // Outbox tunes how long delivered messages are kept.
@@ -200,6 +238,13 @@ func Default() Config {
 			RemindAfter:    Duration(24 * time.Hour),
 			ExpireAfter:    Duration(7 * 24 * time.Hour),
 			AlertAtOrBelow: 60,
+		},
+		Monitoring: Monitoring{
+			SystemLabels:     []string{"system"},
+			SystemValues:     map[string]string{},
+			SeverityPriority: map[string]string{"critical": "high", "warning": "medium", "info": "low"},
+			Aggregation:      Aggregation{Reports: 3, Window: Duration(10 * time.Minute)},
+			Storm:            Storm{Window: Duration(10 * time.Minute), SummaryEvery: Duration(5 * time.Minute)},
 		},
 	}
 }
@@ -412,6 +457,17 @@ func (c Config) Validate() error {
 	}
 	if c.Rating.AlertAtOrBelow < 0 || c.Rating.AlertAtOrBelow > 100 {
 		bad("rating.alert_at_or_below", "must be between 0 and 100, got %d", c.Rating.AlertAtOrBelow)
+	}
+	for sev, p := range c.Monitoring.SeverityPriority {
+		if p != "high" && p != "medium" && p != "low" {
+			bad("monitoring.severity_priority."+sev, "must be high, medium or low, got %q", p)
+		}
+	}
+	if c.Monitoring.Aggregation.Reports < 2 || c.Monitoring.Aggregation.Window.D() < time.Minute {
+		bad("monitoring.aggregation", "reports ≥ 2 and window ≥ 1m, got %d/%s", c.Monitoring.Aggregation.Reports, c.Monitoring.Aggregation.Window)
+	}
+	if c.Monitoring.Storm.Window.D() < time.Minute || c.Monitoring.Storm.SummaryEvery.D() < time.Minute {
+		bad("monitoring.storm", "window and summary_every must be at least 1m, got %s/%s", c.Monitoring.Storm.Window, c.Monitoring.Storm.SummaryEvery)
 	}
 	if c.Inbox.Keep.D() < 24*time.Hour {
 		bad("inbox.keep", "must be at least 24h (WeCom retries and the dedupe keys), got %s", c.Inbox.Keep)

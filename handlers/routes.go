@@ -50,6 +50,8 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "请假", Args: "<开始日期> [结束日期]", Help: "登记请假，工单自动转交同级工程师", Example: "请假 12-01 12-03", Group: forEngineers, Handler: h.leave, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "销假", Help: "提前结束请假", Example: "销假", Group: forEngineers, Handler: h.backFromLeave, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "待办", Help: "我的待办，最急的在前", Example: "待办", Group: forEngineers, Handler: h.todo, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "巡检", Args: "正常 | 异常 <项目> <说明>", Help: "登记巡检结果", Example: "巡检 异常 数据库备份 昨晚备份失败", Group: forEngineers, Handler: h.inspection, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "拆分", Args: "<单号>", Help: "把误并入重大事件的报修拆出单独处理", Example: "拆分 12", Group: forEngineers, Handler: h.split, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "工单", Args: "<单号>", Help: "工单详情", Example: "工单 12", Group: forEngineers, Handler: h.progress})
 
 	// Supervisors and the account manager.
@@ -57,6 +59,7 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "优先级", Args: "<单号> 高|中|低 <原因>", Help: "调整优先级，时限重算", Example: "优先级 12 高 影响全院收费", Group: forSupervisor, Handler: h.priority, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "重大", Args: "<单号>", Help: "标记重大事件", Example: "重大 12", Group: forSupervisor, Handler: h.major, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "合并", Args: "<主单号> <单号>…", Help: "重复报修并到一个事件", Example: "合并 12 13 15", Group: forSupervisor, Handler: h.merge, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "维护", Args: "<系统> <时长> <原因> | 取消 [系统]", Help: "计划维护：告警静默，报修人收到说明；不带参数列出进行中的维护", Example: "维护 收费 2h 数据库升级", Group: forSupervisor, Handler: h.maintenance, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "队列", Help: "所有未完成工单，超时的在前", Example: "队列", Group: forSupervisor, Handler: h.queue, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "统计", Args: "[今天|本周|本月]", Help: "工单统计", Example: "统计 本月", Group: forSupervisor, Handler: h.stats, Middleware: []bot.Middleware{supervisorsOnly}})
 

@@ -15,6 +15,7 @@ import (
 	"opsbot/bot"
 	"opsbot/handlers"
 	"opsbot/models"
+	"opsbot/monitor"
 	"opsbot/outbox"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,8 @@ type server struct {
 	calWarn prometheus.Gauge
 	// crypto verifies and decrypts callbacks; nil without WeCom.
 	crypto *bot.Crypto
+	// alertm counts the alert webhooks and probes.
+	alertm *monitor.Metrics
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -112,6 +115,10 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}
+	s.alertm = monitor.NewMetrics(s.reg)
+	if err := s.loadInspections(); err != nil {
+		return nil, err
+	}
 	s.sender = &outbox.Sender{Store: a.store, Deliverer: route, KV: a.kv, Limits: outbox.WeComLimits, Log: a.log, Metrics: outbox.NewMetrics(s.reg)}
 	return s, nil
 }
@@ -144,6 +151,7 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	s.mountWebhooks(mux)
 	return mux
 }
 
@@ -232,6 +240,9 @@ func (s *server) run(ctx context.Context, ln, admin net.Listener) error {
 		}
 	}()
 	go func() { defer wg.Done(); s.recoverLoop(work) }()
+	if err := s.startProbes(work, &wg); err != nil {
+		return err
+	}
 	cr, err := s.jobs.Start(work)
 	if err != nil {
 		return err

@@ -344,10 +344,13 @@ func (tx *Tx) NoteAlert(system string, window time.Duration, out AlertOutcome) (
 }
 
 // DueDigests returns the digests with news not yet summarised whose last
-// message is at least every old, and marks them summarised now.
+// message is at least every old, and marks them summarised now. News is a
+// change after the last message, or, before the first summary, anything
+// beyond the one alert the first message named (alerts of the same
+// request share its instant).
 func (tx *Tx) DueDigests(every time.Duration) ([]AlertDigest, error) {
 	var ds []AlertDigest
-	err := tx.forUpdate().Where("notified_at IS NOT NULL AND changed_at > notified_at AND notified_at <= ?", tx.now.Add(-every)).
+	err := tx.forUpdate().Where("notified_at IS NOT NULL AND notified_at <= ? AND (changed_at > notified_at OR (summaries = 0 AND opened + repeats + resolved > 1))", tx.now.Add(-every)).
 		Order("window_start").Order("system_code").Limit(200).Find(&ds).Error
 	if err != nil {
 		return nil, wrap("due digests", err)
@@ -572,4 +575,10 @@ func (tx *Tx) Split(id int64, a Actor) (child *Ticket, parentID int64, err error
 		return nil, 0, err
 	}
 	return t, parentID, nil
+}
+
+// AlertRecords returns the newest stored notifications, newest first.
+func (tx *Tx) AlertRecords(limit int) ([]AlertRecord, error) {
+	var out []AlertRecord
+	return out, wrap("alert records", tx.db.Order("id DESC").Limit(limit).Find(&out).Error)
 }

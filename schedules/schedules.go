@@ -29,6 +29,8 @@ type Deps struct {
 	Log     *slog.Logger
 	// Owner names this replica in the job locks; empty picks a random one.
 	Owner string
+	// Inspections are the routine inspection times and checklists.
+	Inspections configs.Inspections
 }
 
 // Jobs runs the job table.
@@ -65,12 +67,12 @@ func New(d Deps) *Jobs {
 
 // Table is the one job table, read top to bottom.
 func (j *Jobs) Table() []Job {
-	return []Job{
+	return append([]Job{
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
-	}
+	}, j.InspectionJobs()...)
 }
 
 // Start schedules the table on a cron in the hospital's time zone; a run

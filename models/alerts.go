@@ -376,7 +376,7 @@ func (tx *Tx) OpenAlertTickets(system string) (int64, error) {
 // OutageReport is one report about a system that may be part of an outage
 // (table outage_reports): kept so that a burst of them opens one incident.
 type OutageReport struct {
-	ID         int64 `gorm:"primaryKey"`
+	ID         int64  `gorm:"primaryKey"`
 	Key        string `gorm:"column:outage_key"`
 	UserID     string
 	UserName   string

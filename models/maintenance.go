@@ -8,7 +8,7 @@ import (
 // Maintenance is a planned work window on one system (维护): its alerts
 // and probes are muted, and reporters hear that the work is planned.
 type Maintenance struct {
-	ID          int64 `gorm:"primaryKey"`
+	ID          int64  `gorm:"primaryKey"`
 	System      string `gorm:"column:system_code"`
 	StartsAt    time.Time
 	EndsAt      time.Time

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -21,6 +23,13 @@ import (
 // webhook request, and nothing in it waits on the network.
 func (h *Handlers) Alerts(ctx context.Context, alerts []monitor.Alert) error {
 	window := h.cfg.Monitoring.Storm.Window.D()
+	// One order for every request: the rows each alert locks (its state,
+	// its system's digest) are then taken in the same order by concurrent
+	// requests, which therefore wait for each other instead of deadlocking.
+	alerts = slices.Clone(alerts)
+	slices.SortStableFunc(alerts, func(a, b monitor.Alert) int {
+		return cmp.Or(cmp.Compare(h.alertSystem(a.System), h.alertSystem(b.System)), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Key, b.Key))
+	})
 	return h.store.Update(ctx, func(tx *models.Tx) error {
 		maint, err := tx.ActiveMaintenance(nil)
 		if err != nil {

@@ -110,14 +110,14 @@ func TestRealAlertmanagerOpensOneTicket(t *testing.T) {
 		if err := am.Post(ctx, alertmanagertest.Alert{Labels: labels, StartsAt: startsAt, EndsAt: time.Now().Add(-time.Second).UTC()}); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, 15*time.Second, "the resolution", func() bool { return hs.ticket(1).Status == models.StatusResolved })
+		waitUntil(t, 15*time.Second, "the resolution", func() bool { return hs.ticket(1).Status == models.StatusClosed })
 		tk = hs.ticket(1)
 		if tk.Resolution != models.AlertResolvedText || hs.count() != 1 {
 			t.Fatalf("resolved ticket = %+v (tickets %d), want resolution %q and one ticket", tk, hs.count(), models.AlertResolvedText)
 		}
 		ev := hs.events(1)
-		if last := ev[len(ev)-1]; last.Action != models.ActResolve || last.Note != models.AlertResolvedText {
-			t.Fatalf("last event = %+v, want the automatic resolution", last)
+		if res := ev[len(ev)-2]; res.Action != models.ActResolve || res.Note != models.AlertResolvedText || ev[len(ev)-1].Action != models.ActClose {
+			t.Fatalf("events = %+v, want the automatic resolution, then the close", ev)
 		}
 		if c := hs.alertCounts(); c.Stored < 3 || c.Tickets != 1 {
 			t.Fatalf("alert counts = %+v, want ≥ 3 stored, 1 ticket", c)

@@ -163,6 +163,15 @@ func (tx *Tx) RecordAlert(in AlertIn) (AlertOutcome, error) {
 			if err := tx.resolveChildren(t, alertActor); err != nil {
 				return out, err
 			}
+			// The recovery is the confirmation: waiting for the ops group
+			// to confirm would only end in one auto-close message per
+			// alert ticket, a storm's worth three days later.
+			if t, err = tx.moveLocked(t, ActClose, alertActor, "告警恢复，自动关闭", func(t *Ticket, _ Status) error {
+				t.ClosedAt = tx.at()
+				return nil
+			}); err != nil {
+				return out, err
+			}
 			out.AutoResolved = true
 		} else {
 			if err := tx.addEvent(t.ID, alertActor, ActNote, t.Status, t.Status, AlertResolvedText); err != nil {
@@ -316,12 +325,14 @@ func (tx *Tx) NoteAlert(system string, window time.Duration, out AlertOutcome) (
 		}
 		first = res.RowsAffected == 1
 	}
+	// Repeats are counted but are no news: a long-lived alert repeating
+	// every few hours must not bring a summary each time.
 	upd := map[string]any{"changed_at": tx.now}
 	switch {
 	case out.Opened:
 		upd["opened"] = gorm.Expr("opened + 1")
 	case out.Repeat:
-		upd["repeats"] = gorm.Expr("repeats + 1")
+		upd = map[string]any{"repeats": gorm.Expr("repeats + 1")}
 	case out.AutoResolved || out.TellAssignee:
 		upd["resolved"] = gorm.Expr("resolved + 1")
 	default:
@@ -331,9 +342,9 @@ func (tx *Tx) NoteAlert(system string, window time.Duration, out AlertOutcome) (
 	if res.Error != nil {
 		return first, d, wrap("alert digest", res.Error)
 	}
-	if res.RowsAffected == 0 && !out.Opened {
-		// Repeats and resolutions of a window that opened nothing still
-		// count, in a digest that has no first message.
+	if res.RowsAffected == 0 && !out.Opened && !out.Repeat {
+		// Resolutions in a window that opened nothing still reach the
+		// summary, in a digest that has no first message.
 		d.NotifiedAt = tx.at()
 		if err := tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&d).Error; err != nil {
 			return first, d, wrap("alert digest", err)
@@ -350,7 +361,7 @@ func (tx *Tx) NoteAlert(system string, window time.Duration, out AlertOutcome) (
 // request share its instant).
 func (tx *Tx) DueDigests(every time.Duration) ([]AlertDigest, error) {
 	var ds []AlertDigest
-	err := tx.forUpdate().Where("notified_at IS NOT NULL AND notified_at <= ? AND (changed_at > notified_at OR (summaries = 0 AND opened + repeats + resolved > 1))", tx.now.Add(-every)).
+	err := tx.forUpdate().Where("notified_at IS NOT NULL AND notified_at <= ? AND (changed_at > notified_at OR (summaries = 0 AND opened + resolved > 1))", tx.now.Add(-every)).
 		Order("window_start").Order("system_code").Limit(200).Find(&ds).Error
 	if err != nil {
 		return nil, wrap("due digests", err)

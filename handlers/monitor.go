@@ -44,12 +44,14 @@ func (h *Handlers) Alerts(ctx context.Context, alerts []monitor.Alert) error {
 			out, err := tx.RecordAlert(models.AlertIn{
 				Source: string(a.Source), Key: a.Key, Status: string(a.Status), System: sys, Severity: a.Severity,
 				Summary: a.Summary, Details: a.Details, URL: a.URL, Labels: a.Labels, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
-				Priority: h.severityPriority(a.Severity), Muted: muted[sys],
+				// A resolution always goes through: an alert ticket opened
+				// before the maintenance must still close.
+				Priority: h.severityPriority(a.Severity), Muted: muted[sys] && a.Status == monitor.StatusFiring,
 			})
 			if err != nil {
 				return fmt.Errorf("handlers: alert %s: %w", a.Key, err)
 			}
-			if muted[sys] {
+			if muted[sys] && a.Status == monitor.StatusFiring {
 				continue
 			}
 			first, d, err := tx.NoteAlert(sys, window, out)
@@ -274,7 +276,7 @@ func (h *Handlers) joinOutage(tx *models.Tx, c *bot.Context, in *intake) (bool, 
 			c.Replyf("该系统正在计划维护（%s）：%s", h.maintSpan(ms[0]), ms[0].Reason)
 		}
 	}
-	o, err := tx.LockOutage(key)
+	o, err := tx.LockOutage(key, codes)
 	if err != nil {
 		return false, err
 	}
@@ -352,7 +354,7 @@ func (h *Handlers) tellIncident(tx *models.Tx, t *models.Ticket, why string) err
 // open ticket of the window when they have one, else a new ticket.
 func (h *Handlers) linkReport(tx *models.Tx, c *bot.Context, o *models.Outage, in *intake) error {
 	a := actor(c)
-	t, err := tx.RecentOpenTicket(a.UserID, tx.Now().Add(-h.cfg.Monitoring.Aggregation.Window.D()))
+	t, err := tx.RecentOpenTicket(a.UserID, tx.Now().Add(-h.cfg.Monitoring.Aggregation.Window.D()), o.Systems)
 	if err != nil {
 		return err
 	}
@@ -378,7 +380,7 @@ func (h *Handlers) linkReport(tx *models.Tx, c *bot.Context, o *models.Outage, i
 // reporter's ticket when the report became one, else a ticket made now
 // from what they wrote (their half-done report ends).
 func (h *Handlers) linkEarlier(tx *models.Tx, o *models.Outage, r models.OutageReport) error {
-	t, err := tx.RecentOpenTicket(r.UserID, r.At.Add(-time.Minute))
+	t, err := tx.RecentOpenTicket(r.UserID, r.At.Add(-time.Minute), o.Systems)
 	if err != nil {
 		return err
 	}

@@ -407,3 +407,33 @@ type manualTicker struct{ c chan time.Time }
 
 func (m *manualTicker) C() <-chan time.Time { return m.c }
 func (m *manualTicker) Stop()               {}
+
+// TestResolutionGoesThroughMaintenance: an alert ticket opened before the
+// maintenance still closes when its alert recovers during it; a new firing
+// during it opens nothing.
+func TestResolutionGoesThroughMaintenance(t *testing.T) {
+	hs := newHarness(t, sqliteStore)
+	ctx := context.Background()
+	alert := monitor.Alert{Key: "opb-down", Status: monitor.StatusFiring, System: "门急诊收费", Severity: "warning", Summary: "收费服务慢", Source: monitor.SourceGeneric}
+	if err := hs.h.Alerts(ctx, []monitor.Alert{alert}); err != nil {
+		t.Fatal(err)
+	}
+	hs.say("zhaoliu", "维护 收费 1h 切换数据库")
+	hs.drain()
+	other := alert
+	other.Key = "opb-disk"
+	resolvedAlert := alert
+	resolvedAlert.Status = monitor.StatusResolved
+	if err := hs.h.Alerts(ctx, []monitor.Alert{resolvedAlert, other}); err != nil {
+		t.Fatal(err)
+	}
+	if st := hs.ticket(1).Status; st != models.StatusClosed {
+		t.Fatalf("alert ticket is %s after its recovery during maintenance, want closed", st)
+	}
+	if c := hs.alertCounts(); c.Tickets != 1 || c.Muted != 1 {
+		t.Fatalf("counts = %+v, want the firing during maintenance muted, no new ticket", c)
+	}
+	if out := hs.drain(); len(out) != 0 {
+		t.Fatalf("maintenance let messages through: %v", out)
+	}
+}

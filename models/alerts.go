@@ -412,7 +412,9 @@ func (outageRow) TableName() string { return "outages" }
 // and the reports not yet linked to one. It holds the system's lock for the
 // transaction, so concurrent reports see each other and open one incident.
 type Outage struct {
-	Key      string
+	Key string
+	// Systems are the system codes the key covers.
+	Systems  []string
 	Incident *Ticket
 	// Pending are this window's reports not linked to an incident yet,
 	// oldest first, including the one just noted.
@@ -423,7 +425,7 @@ type Outage struct {
 // LockOutage locks the outage row of key (a system code or category) and
 // returns its open incident. Every report about a system passes here, in
 // the report's transaction.
-func (tx *Tx) LockOutage(key string) (*Outage, error) {
+func (tx *Tx) LockOutage(key string, systems []string) (*Outage, error) {
 	key = shorten(key, 32)
 	row := outageRow{Key: key, UpdatedAt: tx.now}
 	if err := tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
@@ -432,7 +434,7 @@ func (tx *Tx) LockOutage(key string) (*Outage, error) {
 	if err := tx.forUpdate().Where("outage_key = ?", key).Take(&row).Error; err != nil {
 		return nil, wrap("outage", err)
 	}
-	o := &Outage{Key: key, tx: tx}
+	o := &Outage{Key: key, Systems: systems, tx: tx}
 	if row.IncidentID != nil {
 		t, err := tx.Ticket(*row.IncidentID)
 		if err != nil && !IsNotFound(err) {
@@ -545,11 +547,12 @@ func (o *Outage) Link(id int64, reporterID string) error {
 }
 
 // RecentOpenTicket returns the reporter's newest open ticket created since
-// since that is not linked to an incident, nil when none: a report made
-// before the burst was recognised.
-func (tx *Tx) RecentOpenTicket(reporterID string, since time.Time) (*Ticket, error) {
+// since, about one of systems or about no system, that is not linked to an
+// incident; nil when none: a report made before the burst was recognised.
+func (tx *Tx) RecentOpenTicket(reporterID string, since time.Time, systems []string) (*Ticket, error) {
 	var ts []Ticket
-	err := tx.db.Where("reporter_id = ? AND created_at >= ? AND status IN ? AND parent_id IS NULL AND NOT major", reporterID, since, OpenStatuses).
+	err := tx.db.Where("reporter_id = ? AND created_at >= ? AND status IN ? AND parent_id IS NULL AND NOT major AND (system_code = '' OR system_code IN ?)",
+		reporterID, since, OpenStatuses, append([]string{""}, systems...)).
 		Order("id DESC").Limit(1).Find(&ts).Error
 	if err != nil || len(ts) == 0 {
 		return nil, wrap("recent ticket", err)

@@ -23,9 +23,9 @@ import (
 // webhook request, and nothing in it waits on the network.
 func (h *Handlers) Alerts(ctx context.Context, alerts []monitor.Alert) error {
 	window := h.cfg.Monitoring.Storm.Window.D()
-	// One order for every request: the rows each alert locks (its state,
-	// its system's digest) are then taken in the same order by concurrent
-	// requests, which therefore wait for each other instead of deadlocking.
+	// One order for every request, and the fingerprints' rows locked before
+	// any system's digest row: concurrent requests then take their locks in
+	// the same order and wait for each other instead of deadlocking.
 	alerts = slices.Clone(alerts)
 	slices.SortStableFunc(alerts, func(a, b monitor.Alert) int {
 		return cmp.Or(cmp.Compare(h.alertSystem(a.System), h.alertSystem(b.System)), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Key, b.Key))
@@ -39,34 +39,42 @@ func (h *Handlers) Alerts(ctx context.Context, alerts []monitor.Alert) error {
 		for _, m := range maint {
 			muted[m.System] = true
 		}
+		type done struct {
+			system string
+			out    models.AlertOutcome
+		}
+		var news []done
 		for _, a := range alerts {
 			sys := h.alertSystem(a.System)
+			// A resolution always goes through: an alert ticket opened
+			// before the maintenance must still close.
+			mute := muted[sys] && a.Status == monitor.StatusFiring
 			out, err := tx.RecordAlert(models.AlertIn{
 				Source: string(a.Source), Key: a.Key, Status: string(a.Status), System: sys, Severity: a.Severity,
 				Summary: a.Summary, Details: a.Details, URL: a.URL, Labels: a.Labels, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
-				// A resolution always goes through: an alert ticket opened
-				// before the maintenance must still close.
-				Priority: h.severityPriority(a.Severity), Muted: muted[sys] && a.Status == monitor.StatusFiring,
+				Priority: h.severityPriority(a.Severity), Muted: mute,
 			})
 			if err != nil {
 				return fmt.Errorf("handlers: alert %s: %w", a.Key, err)
 			}
-			if muted[sys] && a.Status == monitor.StatusFiring {
-				continue
+			if !mute {
+				news = append(news, done{sys, out})
 			}
-			first, d, err := tx.NoteAlert(sys, window, out)
+		}
+		for _, n := range news {
+			first, d, err := tx.NoteAlert(n.system, window, n.out)
 			if err != nil {
 				return err
 			}
 			if first {
-				if err := h.announceAlert(tx, out.Ticket, d); err != nil {
+				if err := h.announceAlert(tx, n.out.Ticket, d); err != nil {
 					return err
 				}
 			}
-			if out.TellAssignee && out.Ticket.AssigneeID != "" {
-				if err := tx.Send(models.Message{To: out.Ticket.AssigneeID, TicketID: out.Ticket.ID,
-					Key:  fmt.Sprintf("alert:ok:%d:%d", out.Ticket.ID, tx.Now().Unix()),
-					Text: fmt.Sprintf("工单 #%d 的告警已恢复：%s。请确认业务正常后发“解决 %d 处理结果”。", out.Ticket.ID, out.Ticket.Title, out.Ticket.ID)}); err != nil {
+			if t := n.out.Ticket; n.out.TellAssignee && t.AssigneeID != "" {
+				if err := tx.Send(models.Message{To: t.AssigneeID, TicketID: t.ID,
+					Key:  fmt.Sprintf("alert:ok:%d:%d", t.ID, tx.Now().Unix()),
+					Text: fmt.Sprintf("工单 #%d 的告警已恢复：%s。请确认业务正常后发“解决 %d 处理结果”。", t.ID, t.Title, t.ID)}); err != nil {
 					return err
 				}
 			}

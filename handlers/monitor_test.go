@@ -437,3 +437,43 @@ func TestResolutionGoesThroughMaintenance(t *testing.T) {
 		t.Fatalf("maintenance let messages through: %v", out)
 	}
 }
+
+// TestConcurrentMixedBatches: parallel webhook requests carrying the same
+// alerts of several systems in different orders neither deadlock nor open
+// a ticket twice.
+func TestConcurrentMixedBatches(t *testing.T) {
+	eachStore(t, func(t *testing.T, hs *harness) {
+		systems := []string{"门急诊收费", "门急诊挂号", "住院电子病历", "检验信息系统"}
+		var base []monitor.Alert
+		for i := range 40 {
+			base = append(base, monitor.Alert{Key: fmt.Sprintf("mix-%d", i), Status: monitor.StatusFiring, System: systems[i%4],
+				Severity: "warning", Summary: "端口中断", Source: monitor.SourceGeneric})
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for g := range 8 {
+			// Every goroutine its own subset, in its own order.
+			var batch []monitor.Alert
+			for i, a := range base {
+				if (i+g)%3 != 0 || g == 0 {
+					batch = append(batch, a)
+				}
+			}
+			for i := range batch {
+				j := (i*7 + g*13) % len(batch)
+				batch[i], batch[j] = batch[j], batch[i]
+			}
+			wg.Go(func() { errs <- hs.h.Alerts(context.Background(), batch) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("a concurrent request failed: %v", err)
+			}
+		}
+		if c := hs.alertCounts(); c.Tickets != 40 {
+			t.Fatalf("counts = %+v, want 40 tickets", c)
+		}
+	})
+}

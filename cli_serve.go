@@ -15,6 +15,7 @@ import (
 	"opsbot/doctor"
 	"opsbot/handlers"
 	"opsbot/models"
+	"opsbot/monitor"
 	"opsbot/outbox"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,8 @@ type server struct {
 	// robotStatus reports the smart robot's connection; nil when the robot
 	// is not configured.
 	robotStatus func(ctx context.Context) error
+	// alertm counts the alert webhooks and probes.
+	alertm *monitor.Metrics
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -117,6 +120,10 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}
+	s.alertm = monitor.NewMetrics(s.reg)
+	if err := s.loadInspections(); err != nil {
+		return nil, err
+	}
 	s.sender = &outbox.Sender{Store: a.store, Deliverer: route, KV: a.kv, Limits: outbox.WeComLimits, Log: a.log, Metrics: outbox.NewMetrics(s.reg)}
 	if a.cfg.WeCom.OpsChatID == "" && a.cfg.WeCom.RobotKey != "" {
 		s.sender.GroupLimits = outbox.RobotLimits
@@ -152,6 +159,7 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	s.mountWebhooks(mux)
 	return mux
 }
 
@@ -236,6 +244,9 @@ func (s *server) run(ctx context.Context, ln, admin net.Listener) error {
 		}
 	}()
 	go func() { defer wg.Done(); s.recoverLoop(work) }()
+	if err := s.startProbes(work, &wg); err != nil {
+		return err
+	}
 	cr, err := s.jobs.Start(work)
 	if err != nil {
 		return err

@@ -76,6 +76,8 @@ type Config struct {
 	Dispatch    Dispatch    `yaml:"dispatch"`
 	Attachments Attachments `yaml:"attachments"`
 	Records     Records     `yaml:"records"`
+	// Monitoring turns alerts into tickets (docs/alerts.md).
+	Monitoring Monitoring `yaml:"monitoring"`
 }
 
 // Records tunes the service records (issue 13): change approvals, problem
@@ -101,6 +103,42 @@ type Records struct {
 	// DepartmentContacts maps a department to the userids told of changes
 	// that affect it.
 	DepartmentContacts map[string][]string `yaml:"department_contacts"`
+}
+
+// Monitoring tunes what opsbot does with alerts, probes, inspections and
+// bursts of reports about one system (docs/alerts.md).
+type Monitoring struct {
+	// SystemLabels are the Alertmanager labels that name the system, first
+	// non-empty wins; SystemValues maps a label value to a system name.
+	SystemLabels []string          `yaml:"system_labels"`
+	SystemValues map[string]string `yaml:"system_values"`
+	// SeverityPriority maps an alert's severity to a ticket priority
+	// (high, medium, low); an unknown severity gets medium.
+	SeverityPriority map[string]string `yaml:"severity_priority"`
+	// ProbesFile lists the built-in probes; empty: configs/probes.yaml when present.
+	ProbesFile string `yaml:"probes_file"`
+	// InspectionsFile holds the inspection checklists and times; empty:
+	// configs/inspections.yaml when present, else the example.
+	InspectionsFile string `yaml:"inspections_file"`
+	// Aggregation turns a burst of reports about one system into one
+	// major incident.
+	Aggregation Aggregation `yaml:"aggregation"`
+	// Storm groups the alerts of one system: one message per system per
+	// window, then a summary at most every SummaryEvery.
+	Storm Storm `yaml:"storm"`
+}
+
+// Aggregation is how many reports about one system, within how long, make
+// a major incident.
+type Aggregation struct {
+	Reports int      `yaml:"reports"`
+	Window  Duration `yaml:"window"`
+}
+
+// Storm is how alerts of one system are grouped for people.
+type Storm struct {
+	Window       Duration `yaml:"window"`
+	SummaryEvery Duration `yaml:"summary_every"`
 }
 
 // Outbox tunes how long delivered messages are kept.
@@ -243,6 +281,13 @@ func Default() Config {
 			ProblemTickets:      3,
 			ProblemWindow:       Duration(30 * 24 * time.Hour),
 			ReportDueDays:       3,
+		},
+		Monitoring: Monitoring{
+			SystemLabels:     []string{"system"},
+			SystemValues:     map[string]string{},
+			SeverityPriority: map[string]string{"critical": "high", "warning": "medium", "info": "low"},
+			Aggregation:      Aggregation{Reports: 3, Window: Duration(10 * time.Minute)},
+			Storm:            Storm{Window: Duration(10 * time.Minute), SummaryEvery: Duration(5 * time.Minute)},
 		},
 	}
 }
@@ -480,6 +525,17 @@ func (c Config) Validate() error {
 	}
 	if err := c.Attachments.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	for sev, p := range c.Monitoring.SeverityPriority {
+		if p != "high" && p != "medium" && p != "low" {
+			bad("monitoring.severity_priority."+sev, "must be high, medium or low, got %q", p)
+		}
+	}
+	if c.Monitoring.Aggregation.Reports < 2 || c.Monitoring.Aggregation.Window.D() < time.Minute {
+		bad("monitoring.aggregation", "reports ≥ 2 and window ≥ 1m, got %d/%s", c.Monitoring.Aggregation.Reports, c.Monitoring.Aggregation.Window)
+	}
+	if c.Monitoring.Storm.Window.D() < time.Minute || c.Monitoring.Storm.SummaryEvery.D() < time.Minute {
+		bad("monitoring.storm", "window and summary_every must be at least 1m, got %s/%s", c.Monitoring.Storm.Window, c.Monitoring.Storm.SummaryEvery)
 	}
 	if c.Inbox.Keep.D() < 24*time.Hour {
 		bad("inbox.keep", "must be at least 24h (WeCom retries and the dedupe keys), got %s", c.Inbox.Keep)

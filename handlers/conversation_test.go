@@ -355,8 +355,12 @@ func TestSupervisorCommands(t *testing.T) {
 
 func TestMergeFansOutUpdatesAndResolution(t *testing.T) {
 	eachStore(t, func(t *testing.T, hs *harness) {
+		// Six minutes apart: three reports within the aggregation window
+		// would open a major incident by themselves (monitor_test.go).
 		hs.say("nurse01", "收费系统打印不了发票，门诊一楼3号窗口")
+		hs.clock.Add(6 * time.Minute)
 		hs.say("nurse02", "门诊收费打印发票出不来，2号窗口")
+		hs.clock.Add(6 * time.Minute)
 		hs.say("nurse03", "门诊收费系统发票打印失败，5号窗口")
 		got := hs.say("zhaoliu", "合并 1 2 3")
 		want(t, got.text("zhaoliu"), "已把 #2、#3 并入 #1")

@@ -86,6 +86,9 @@ func (h *Handlers) startReport(tx *models.Tx, c *bot.Context, in *intake) error 
 // advance asks the next missing piece or, when nothing is missing, creates
 // the ticket.
 func (h *Handlers) advance(tx *models.Tx, c *bot.Context, in *intake) error {
+	if done, err := h.joinOutage(tx, c, in); done || err != nil {
+		return err
+	}
 	if q := h.nextQuestion(in); q != "" {
 		c.Reply(q)
 		return h.saveIntake(tx, c, in)

@@ -54,6 +54,8 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "待办", Help: "我的待办，最急的在前", Example: "待办", Group: forEngineers, Handler: h.todo, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "改系统", Args: "<单号> <系统名或代码>", Help: "纠正工单的系统，系统会记住这个说法", Example: "改系统 12 检验", Group: forEngineers, Handler: h.correctSystem, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "别名", Args: "[删除 <词>]", Help: "查看学到的系统别名；服务主管可删除", Example: "别名", Group: forEngineers, Handler: h.aliases, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "巡检", Args: "正常 | 异常 <项目> <说明>", Help: "登记巡检结果", Example: "巡检 异常 数据库备份 昨晚备份失败", Group: forEngineers, Handler: h.inspection, Middleware: []bot.Middleware{staffOnly}})
+	r.Handle(bot.Command{Name: "拆分", Args: "<单号>", Help: "把误并入重大事件的报修拆出单独处理", Example: "拆分 12", Group: forEngineers, Handler: h.split, Middleware: []bot.Middleware{staffOnly}})
 	r.Handle(bot.Command{Name: "工单", Args: "<单号>", Help: "工单详情", Example: "工单 12", Group: forEngineers, Handler: h.progress})
 
 	// Supervisors and the account manager.
@@ -65,6 +67,7 @@ func (h *Handlers) routes() *bot.Router {
 	r.Handle(bot.Command{Name: "月报", Args: "[YYYY-MM]", Help: "服务月报：各项指标对照合同，并发送 XLSX", Example: "月报 2026-11", Group: forSupervisor, Handler: h.monthlyReport, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "年报", Args: "[YYYY]", Help: "服务年报（含年度满意度调查）", Example: "年报 2026", Group: forSupervisor, Handler: h.annualReport, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "满意度调查", Args: "发起|结果 [YYYY]", Help: "年度满意度调查", Example: "满意度调查 发起 2026", Group: forSupervisor, Handler: h.survey, Middleware: []bot.Middleware{supervisorsOnly}})
+	r.Handle(bot.Command{Name: "维护", Args: "<系统> <时长> <原因> | 取消 [系统]", Help: "计划维护：告警静默，报修人收到说明；不带参数列出进行中的维护", Example: "维护 收费 2h 数据库升级", Group: forSupervisor, Handler: h.maintenance, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "队列", Help: "所有未完成工单，超时的在前", Example: "队列", Group: forSupervisor, Handler: h.queue, Middleware: []bot.Middleware{supervisorsOnly}})
 	r.Handle(bot.Command{Name: "统计", Args: "[今天|本周|本月]", Help: "工单统计", Example: "统计 本月", Group: forSupervisor, Handler: h.stats, Middleware: []bot.Middleware{supervisorsOnly}})
 

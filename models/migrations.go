@@ -296,6 +296,107 @@ CREATE INDEX report_requests_pending ON report_requests(id) WHERE done_at IS NUL
 ALTER TABLE survey_runs ADD COLUMN questions TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE survey_runs ADD COLUMN invited_at {{ts}};
 `})
+	// Alerts (every notification, and one state row per fingerprint),
+	// storm digests, maintenance windows, report bursts (outages) and
+	// routine inspections (docs/alerts.md).
+	migrations = append(migrations, migration{Version: 6, Name: "alerts, maintenance, outages, inspections", SQL: `
+CREATE TABLE alerts (
+  id {{id}},
+  source VARCHAR(16) NOT NULL,
+  alert_key VARCHAR(200) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  system_code VARCHAR(32) NOT NULL DEFAULT '',
+  severity VARCHAR(16) NOT NULL DEFAULT '',
+  summary TEXT NOT NULL DEFAULT '',
+  labels TEXT NOT NULL DEFAULT '{}',
+  starts_at {{ts}},
+  ends_at {{ts}},
+  received_at {{ts}} NOT NULL,
+  ticket_id BIGINT,
+  repeat_count INTEGER NOT NULL DEFAULT 0,
+  muted {{bool}} NOT NULL DEFAULT FALSE
+);
+CREATE INDEX alerts_key ON alerts(source, alert_key, id);
+CREATE INDEX alerts_received ON alerts(received_at);
+
+CREATE TABLE alert_states (
+  source VARCHAR(16) NOT NULL,
+  alert_key VARCHAR(200) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  ticket_id BIGINT,
+  episodes INTEGER NOT NULL DEFAULT 0,
+  repeat_count INTEGER NOT NULL DEFAULT 0,
+  updated_at {{ts}} NOT NULL,
+  PRIMARY KEY (source, alert_key)
+);
+CREATE INDEX alert_states_ticket ON alert_states(ticket_id);
+
+CREATE TABLE alert_digests (
+  system_code VARCHAR(32) NOT NULL,
+  window_start {{ts}} NOT NULL,
+  first_ticket_id BIGINT,
+  opened INTEGER NOT NULL DEFAULT 0,
+  repeats INTEGER NOT NULL DEFAULT 0,
+  resolved INTEGER NOT NULL DEFAULT 0,
+  changed_at {{ts}} NOT NULL,
+  notified_at {{ts}},
+  summaries INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (system_code, window_start)
+);
+CREATE INDEX alert_digests_changed ON alert_digests(changed_at);
+
+CREATE TABLE maintenance_windows (
+  id {{id}},
+  system_code VARCHAR(32) NOT NULL,
+  starts_at {{ts}} NOT NULL,
+  ends_at {{ts}} NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  created_by VARCHAR(64) NOT NULL,
+  cancelled_at {{ts}}
+);
+CREATE INDEX maintenance_windows_end ON maintenance_windows(ends_at);
+
+CREATE TABLE outages (
+  outage_key VARCHAR(32) PRIMARY KEY,
+  incident_id BIGINT,
+  updated_at {{ts}} NOT NULL
+);
+CREATE TABLE outage_reports (
+  id {{id}},
+  outage_key VARCHAR(32) NOT NULL,
+  user_id VARCHAR(64) NOT NULL,
+  user_name VARCHAR(64) NOT NULL DEFAULT '',
+  department VARCHAR(64) NOT NULL DEFAULT '',
+  text TEXT NOT NULL DEFAULT '',
+  at {{ts}} NOT NULL,
+  incident_id BIGINT
+);
+CREATE INDEX outage_reports_key ON outage_reports(outage_key, at);
+
+CREATE TABLE inspections (
+  id {{id}},
+  slot VARCHAR(48) NOT NULL UNIQUE,
+  name VARCHAR(64) NOT NULL,
+  planned_at {{ts}} NOT NULL,
+  engineer_id VARCHAR(64) NOT NULL DEFAULT '',
+  status VARCHAR(16) NOT NULL,
+  done_at {{ts}},
+  done_by VARCHAR(64) NOT NULL DEFAULT '',
+  reminded INTEGER NOT NULL DEFAULT 0,
+  next_check_at {{ts}}
+);
+CREATE INDEX inspections_planned ON inspections(planned_at);
+CREATE TABLE inspection_anomalies (
+  id {{id}},
+  inspection_id BIGINT NOT NULL REFERENCES inspections(id),
+  item VARCHAR(200) NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  ticket_id BIGINT,
+  at {{ts}} NOT NULL,
+  by_user VARCHAR(64) NOT NULL
+);
+CREATE INDEX inspection_anomalies_inspection ON inspection_anomalies(inspection_id);
+`})
 }
 
 var dialectTypes = map[string]*strings.Replacer{

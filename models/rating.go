@@ -108,7 +108,7 @@ func (p RatingPolicy) Low(points int) bool { return points <= p.AlertAtOrBelow }
 // Rateable says whether a closed ticket's reporter is asked to rate: a
 // person reported it (not an alert, an inspection or an import).
 func Rateable(t *Ticket) bool {
-	return t.Status == StatusClosed && t.ReporterID != "" && t.ReporterID != SystemActor &&
+	return t.Status == StatusClosed && t.ReporterID != "" && t.ReporterID != SystemActor && t.ReporterID != OpsGroup &&
 		(t.Source == SourceWeCom || t.Source == SourceChat)
 }
 

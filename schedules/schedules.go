@@ -36,6 +36,8 @@ type Deps struct {
 	// Objects deletes purged attachments kept in a bucket; nil when the
 	// database keeps them.
 	Objects ObjectDeleter
+	// Inspections are the routine inspection times and checklists.
+	Inspections configs.Inspections
 }
 
 // ObjectDeleter removes an object from the attachment bucket.
@@ -80,7 +82,7 @@ func New(d Deps) *Jobs {
 
 // Table is the one job table, read top to bottom.
 func (j *Jobs) Table() []Job {
-	return []Job{
+	return append([]Job{
 		{Name: "sla-sweep", Spec: "@every 30s", Run: j.Sweep, Lock: 2 * time.Minute},
 		{Name: "leave-handover", Spec: "@every 1m", Run: j.HandOverAbsent, Lock: 2 * time.Minute},
 		{Name: "rating-sweep", Spec: "@every 1m", Run: j.SweepRatings, Lock: 2 * time.Minute},
@@ -92,7 +94,7 @@ func (j *Jobs) Table() []Job {
 		{Name: "calendar-check", Spec: "0 9 * * *", Run: j.CheckCalendar, Lock: time.Minute},
 		{Name: "retention", Spec: "30 3 * * *", Run: j.Retention, Lock: 10 * time.Minute},
 		{Name: "learned-aliases", Spec: "@every 1m", Run: j.RefreshLearned, Lock: time.Minute, EveryReplica: true},
-	}
+	}, j.InspectionJobs()...)
 }
 
 // Start schedules the table on a cron in the hospital's time zone; a run

@@ -157,9 +157,13 @@ func TestAssignByLoadAndLevel(t *testing.T) {
 		if tk := hs.ticket(1); tk.AssigneeID != "lisi" || tk.Status != models.StatusClaimed {
 			t.Fatalf("ticket 1: %+v", tk)
 		}
-		// lisi has one now: the next goes to the least loaded, highest level first.
+		// lisi has one now: the next goes to the least loaded, highest level
+		// first. (Reports 6 minutes apart: three about one system within 10
+		// minutes would become one incident.)
+		hs.clock.Add(6 * time.Minute)
 		got = hs.say("nurse02", "收费系统打印不了发票，门诊二楼5号窗口")
 		want(t, got.text("zhangsan"), "系统派给您 #2")
+		hs.clock.Add(6 * time.Minute)
 		got = hs.say("nurse03", "收费系统打印不了发票，门诊二楼6号窗口")
 		want(t, got.text("wangwu"), "系统派给您 #3")
 		// High priority needs level 3: lisi again, though busier.

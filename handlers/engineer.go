@@ -42,7 +42,7 @@ func (h *Handlers) claim(c *bot.Context) error {
 		}
 		fmt.Fprintf(&b, "\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", id, id)
 		c.Reply(b.String())
-		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
+		return notifyReporters(tx, c, t, claimedNotice(id, who(me)))
 	})
 }
 
@@ -132,7 +132,7 @@ func (h *Handlers) pause(c *bot.Context) error {
 			return err
 		}
 		c.Replyf("工单 #%d 已挂起，计时暂停。条件具备后发“恢复 %d”。", id, id)
-		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 暂时挂起：%s。有新情况可发“补充 %d 内容”。", id, reason, id))
+		return notifyReporters(tx, c, t, pausedNotice(id, reason))
 	})
 }
 

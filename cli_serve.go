@@ -46,6 +46,8 @@ type server struct {
 	// robotStatus reports the smart robot's connection; nil when the robot
 	// is not configured.
 	robotStatus func(ctx context.Context) error
+	// wecom is the app's client (console login codes); nil without WeCom.
+	wecom *bot.Client
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -111,6 +113,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 			return nil, err
 		}
 		a.handlers.SetDirectory(&directory{c: c})
+		s.wecom = c
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors}
 	} else {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
@@ -150,6 +153,11 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	if h, err := s.consoleHandler(); err != nil {
+		s.log.Error("web console unavailable", "err", err)
+	} else {
+		mux.Handle("/console/", h)
+	}
 	return mux
 }
 

@@ -142,7 +142,7 @@ func (tx *Tx) AuditLog(limit int) ([]AuditEntry, error) {
 type Window struct {
 	ID int64 `gorm:"primaryKey"`
 	// System is the system code of a maintenance window ("" for on call).
-	System string `gorm:"column:system_code"`
+	System string    `gorm:"column:system_code"`
 	From   time.Time `gorm:"column:from_at"`
 	To     time.Time `gorm:"column:to_at"`
 	// Users are who is on call (on-call overrides only).

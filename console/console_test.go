@@ -330,7 +330,6 @@ func TestAdminWindows(t *testing.T) {
 // fakeReports serves a report with figures from the store.
 type fakeReports struct{ hs *harness }
 
-
 func (f *fakeReports) Monthly(ctx context.Context, year int, month time.Month) (*reports.Report, error) {
 	var fig *models.Figures
 	err := f.hs.store.View(ctx, func(tx *models.Tx) error {

@@ -73,7 +73,7 @@ func TestPagesByRole(t *testing.T) {
 				t.Errorf("supervisor GET %s: %d %s", p, r.code, excerpt(r.body))
 			}
 		}
-		mustContain(t, "supervisor's queue", sup.get("/console/queue").body, "门诊收费打印不了发票", "检验结果传不过来", "未完成 2 单")
+		mustContain(t, "supervisor's queue", sup.get("/console/queue").body, "门诊收费打印不了发票", "检验结果传不过来", "共 2 单")
 	})
 }
 
@@ -460,4 +460,66 @@ func TestLogout(t *testing.T) {
 	if r := b.get("/console/queue"); !strings.Contains(r.body, "登录运维服务台") {
 		t.Error("the session survived the logout")
 	}
+}
+
+// TestDashboardAgreesWithFigures: the dashboard's one-pass figures equal
+// Figures' for the same period (the one rule of docs/kpi.md).
+func TestDashboardAgreesWithFigures(t *testing.T) {
+	eachStore(t, func(t *testing.T, hs *harness) {
+		ctx := context.Background()
+		loc := hs.store.SLA().Clock().Location()
+		eng := models.Actor{UserID: engineer, Name: "张三", Role: models.RoleEngineer, Level: 2}
+		rep := models.Actor{UserID: nurse, Role: models.RoleReporter}
+		var ids []int64
+		for i, p := range []models.Priority{models.PriorityHigh, models.PriorityMedium, models.PriorityLow, models.PriorityHigh, models.PriorityMedium, models.PriorityLow} {
+			ids = append(ids, hs.report(nurse, []string{"OPB", "REG", "MIC"}[i%3], fmt.Sprintf("故障%d", i), p))
+		}
+		policy := models.RatingPolicy{ChangeWindow: time.Hour, RemindAfter: time.Hour, ExpireAfter: 48 * time.Hour, AlertAtOrBelow: 60}
+		step := func(fn func(tx *models.Tx) error) {
+			t.Helper()
+			if err := hs.store.Update(ctx, fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hs.clock.Add(30 * time.Minute)
+		step(func(tx *models.Tx) error { _, err := tx.Claim(ids[0], eng); return err })
+		hs.clock.Add(2 * time.Hour)
+		step(func(tx *models.Tx) error { _, err := tx.Claim(ids[1], eng); return err })
+		step(func(tx *models.Tx) error { _, err := tx.Resolve(ids[0], eng, "重启服务"); return err })
+		step(func(tx *models.Tx) error {
+			tk, err := tx.Close(ids[0], rep, true, "")
+			if err != nil {
+				return err
+			}
+			if _, err := tx.AskRating(tk, policy); err != nil {
+				return err
+			}
+			score, _ := models.ScoreFor("满意")
+			_, _, err = tx.Rate(ids[0], rep, score, "", policy)
+			return err
+		})
+		step(func(tx *models.Tx) error { _, err := tx.Pause(ids[1], eng, "等厂家"); return err })
+		step(func(tx *models.Tx) error { _, err := tx.Cancel(ids[5], rep, "重复"); return err })
+		hs.clock.Add(30 * time.Hour)
+		for _, p := range []models.Period{models.MonthPeriod(2026, 11, loc), models.YearPeriod(2026, loc), models.MonthPeriod(2026, 10, loc)} {
+			var f *models.Figures
+			var d *models.DashboardFigures
+			step(func(tx *models.Tx) error {
+				var err error
+				if f, err = tx.Figures(p, hs.deps.Config.Contract, 60); err != nil {
+					return err
+				}
+				d, err = tx.Dashboard(p, hs.deps.Config.Contract, 60, loc)
+				return err
+			})
+			want := fmt.Sprint(f.Created, f.Cancelled, f.Open, f.Resolved, f.OpenBreached, f.BreachedTotal, f.ResolutionRate, f.OnTimeRate, f.ResponseOnTimeRate, f.OnsiteOnTimeRate, f.Satisfaction, f.AvgResponse, f.BySystem, f.ByEngineer)
+			got := fmt.Sprint(d.Created, d.Cancelled, d.Open, d.Resolved, d.OpenBreached, d.BreachedTotal, d.ResolutionRate, d.OnTimeRate, d.ResponseOnTimeRate, d.OnsiteOnTimeRate, d.Satisfaction, d.AvgResponse, d.BySystem, d.ByEngineer)
+			if got != want {
+				t.Errorf("%s: dashboard\n %s\nfigures\n %s", p.Label, got, want)
+			}
+			if p.Label == "2026年" && (len(d.Trend) != 12 || d.Trend[10].Created != 5 || d.Trend[9].Created != 0) {
+				t.Errorf("trend: %+v", d.Trend)
+			}
+		}
+	})
 }

@@ -65,16 +65,15 @@ type queueRow struct {
 }
 
 type queueData struct {
-	Rows                                  []queueRow
-	Total                                 int64
-	Page, Pages                           int
-	Prev, Next, Query                     string
-	Filter                                queueFilter
-	Systems, Engineers, Priorities        []option
-	Statuses, Scopes                      []option
-	ShowScope, ShowEngineer, ShowHeadline bool
-	Open, OpenBreached                    int64
-	Updated                               string
+	Rows                           []queueRow
+	Total                          int64
+	Page, Pages                    int
+	Prev, Next, Query              string
+	Filter                         queueFilter
+	Systems, Engineers, Priorities []option
+	Statuses, Scopes               []option
+	ShowScope, ShowEngineer, More  bool
+	Updated                        string
 }
 
 func (c *Console) queuePage(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +122,7 @@ func (c *Console) queueData(r *http.Request) (*queueData, error) {
 	if a.IsStaff() {
 		q.Assignee = f.Engineer
 	}
-	d := &queueData{Filter: f, Page: f.Page, ShowScope: a.Role == models.RoleEngineer, ShowEngineer: a.IsStaff(), ShowHeadline: a.Manages()}
+	d := &queueData{Filter: f, Page: f.Page, ShowScope: a.Role == models.RoleEngineer, ShowEngineer: a.IsStaff()}
 	now := c.d.Now()
 	err := c.d.Store.View(r.Context(), func(tx *models.Tx) error {
 		team, err := tx.Team()
@@ -134,12 +133,7 @@ func (c *Console) queueData(r *http.Request) (*queueData, error) {
 		if err != nil {
 			return err
 		}
-		if d.ShowHeadline {
-			if d.Open, d.OpenBreached, err = tx.OpenCounts(); err != nil {
-				return err
-			}
-		}
-		d.Total = total
+		d.Total, d.More = total, total >= models.QueueCountCap
 		for i := range tickets {
 			d.Rows = append(d.Rows, c.row(&tickets[i], team, a, now))
 		}
@@ -361,16 +355,17 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	var trend []models.TrendPoint
 	var names map[string]string
 	err := c.d.Store.View(r.Context(), func(tx *models.Tx) error {
-		var err error
-		if f, err = tx.Figures(p, cfg.Contract, cfg.Rating.AlertAtOrBelow); err != nil {
+		yearly, err := tx.Dashboard(models.YearPeriod(year, c.loc), cfg.Contract, cfg.Rating.AlertAtOrBelow, c.loc)
+		if err != nil {
 			return err
 		}
-		months := 12
-		if year == now.Year() {
-			months = int(now.Month())
-		}
-		if trend, err = tx.Trend(year, months, c.loc); err != nil {
-			return err
+		f, trend = yearly.Figures, yearly.Trend
+		if !annual {
+			monthly, err := tx.Dashboard(p, cfg.Contract, cfg.Rating.AlertAtOrBelow, c.loc)
+			if err != nil {
+				return err
+			}
+			f = monthly.Figures
 		}
 		team, err := tx.Team()
 		if err != nil {

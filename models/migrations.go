@@ -252,7 +252,7 @@ CREATE TABLE conversations (
 // address. On-call overrides and maintenance windows edited in the console
 // are rows, not file edits: files differ per replica and a write to one is
 // lost on the next deploy. The partial index serves the console's queue
-// (open tickets by deadline) without reading closed ones.
+// (open tickets by deadline, or of one system) without reading closed ones.
 func init() {
 	migrations = append(migrations, migration{Version: 8, Name: "console sessions, login links, audit, on-call overrides, maintenance", SQL: `
 CREATE TABLE console_sessions (
@@ -303,6 +303,7 @@ CREATE TABLE maintenance_windows (
   deleted_at {{ts}}
 );
 CREATE INDEX tickets_open_due ON tickets(due_resolution, id) WHERE status IN ('new','claimed','onsite','paused');
+CREATE INDEX tickets_open_system ON tickets(system_code, due_resolution, id) WHERE status IN ('new','claimed','onsite','paused');
 `})
 }
 

@@ -1,0 +1,111 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"opsbot/models/modelstest"
+)
+
+// seedOpen makes 100,000 open tickets of the last 60 days, spread over
+// statuses, systems, priorities and engineers, some past their deadlines.
+const seedOpen = `
+INSERT INTO tickets (kind, system_code, priority, status, title, description, reporter_id, reporter_name, department,
+  assignee_id, source, created_at, updated_at, claimed_at, due_response, due_resolution, paused_at, major)
+SELECT 'fault', (ARRAY['REG','OPB','ADT','MTB','PHW','MIC'])[1 + g % 6], (ARRAY['high','medium','low'])[1 + g % 3],
+  s.status, 'bench open ticket ' || g, '', 'r' || (g % 3000), '', '门诊',
+  CASE WHEN s.status = 'new' THEN '' ELSE (ARRAY['zhangsan','lisi','wangwu','sunba','zhoujiu'])[1 + g % 5] END,
+  'chat', c.at, c.at,
+  CASE WHEN s.status = 'new' THEN NULL ELSE c.at + interval '25 minutes' END,
+  c.at + interval '1 hour', c.at + interval '1 day' * (1 + g % 7),
+  CASE WHEN s.status = 'paused' THEN c.at + interval '2 hours' END, g % 5000 = 0
+FROM generate_series(1, 100000) g
+CROSS JOIN LATERAL (SELECT (ARRAY['new','claimed','onsite','paused'])[1 + g % 4] AS status) s
+CROSS JOIN LATERAL (SELECT $1::timestamptz - interval '1 second' * ((g::bigint * 7919) % (60 * 86400)) AS at) c`
+
+// seedClosed makes 100,000 closed tickets over the year, half rated.
+const seedClosed = `
+INSERT INTO tickets (kind, system_code, priority, status, title, description, reporter_id, reporter_name, department,
+  assignee_id, source, created_at, updated_at, claimed_at, onsite_at, resolved_at, closed_at, due_response, due_resolution, paused_at, confirmed)
+SELECT 'fault', (ARRAY['REG','OPB','ADT','MTB','PHW','MIC','ADT','REG'])[1 + g % 8], (ARRAY['high','medium','low'])[1 + g % 3],
+  'closed', 'bench closed ticket ' || g, '', 'r' || (g % 3000), '', '住院部',
+  (ARRAY['zhangsan','lisi','wangwu','sunba','zhoujiu'])[1 + g % 5], 'chat', c.at, c.at,
+  c.at + interval '1 minute' * (g % 90), NULL, c.at + interval '1 hour' * (1 + g % 60), c.at + interval '1 hour' * (2 + g % 60),
+  c.at + interval '1 hour', c.at + interval '1 day' * (1 + g % 5), c.at + interval '1 hour' * (1 + g % 60), true
+FROM generate_series(1, 100000) g
+CROSS JOIN LATERAL (SELECT $1::timestamptz + interval '1 second' * ((g::bigint * 104729) % (330 * 86400)) AS at) c`
+
+const seedRatings = `
+INSERT INTO ratings (ticket_id, reporter_id, asked_at, status, score, rated_at)
+SELECT id, reporter_id, closed_at, 'rated', (ARRAY[100, 100, 80, 80, 60])[1 + id % 5], closed_at + interval '1 hour'
+FROM tickets WHERE status = 'closed' AND id % 2 = 0`
+
+// TestConsoleBench measures the server time of the queue's first page and
+// of the year dashboard with 100,000 open tickets and a year of closed
+// ones in PostgreSQL (OPSBOT_CONSOLE_BENCH=1; it seeds for ~20 s):
+//
+//	OPSBOT_CONSOLE_BENCH=1 go test ./console -run TestConsoleBench -v
+func TestConsoleBench(t *testing.T) {
+	if os.Getenv("OPSBOT_CONSOLE_BENCH") == "" {
+		t.Skip("set OPSBOT_CONSOLE_BENCH=1 to run the console benchmark")
+	}
+	hs := newHarness(t, modelstest.Postgres)
+	ctx := context.Background()
+	start := time.Now()
+	now := hs.clock.Now()
+	year := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, now.Location())
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{{seedOpen, []any{now}}, {seedClosed, []any{year}}, {seedRatings, nil}, {"ANALYZE", nil}} {
+		if err := hs.store.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	t.Logf("seeded 100,000 open and 100,000 closed tickets in %s", time.Since(start).Round(time.Millisecond))
+
+	// Server time: the handler called in-process, cookie included.
+	b := hs.login(supervisor)
+	u, _ := http.NewRequest(http.MethodGet, hs.srv.URL+"/console/queue", nil)
+	var cookies []*http.Cookie
+	cookies = append(cookies, b.c.Jar.Cookies(u.URL)...)
+	handler := hs.srv.Config.Handler
+	measure := func(path string, n int, budget time.Duration, want string) {
+		t.Helper()
+		var took []time.Duration
+		for i := 0; i < n+3; i++ {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			t0 := time.Now()
+			handler.ServeHTTP(rec, req)
+			d := time.Since(t0)
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+				t.Fatalf("%s: %d", path, rec.Code)
+			}
+			if i >= 3 { // warm-up
+				took = append(took, d)
+			}
+		}
+		slices.Sort(took)
+		p50, p95 := took[len(took)/2], took[(len(took)*95+99)/100-1]
+		t.Logf("%-40s n=%d p50=%s p95=%s max=%s (budget p95 %s)", path, n, p50.Round(100*time.Microsecond), p95.Round(100*time.Microsecond), took[len(took)-1].Round(100*time.Microsecond), budget)
+		if p95 > budget {
+			t.Errorf("%s: p95 %s over %s", path, p95, budget)
+		}
+	}
+	measure("/console/queue", 40, 100*time.Millisecond, "共 100000 单")
+	measure("/console/queue?system=OPB&priority=high", 40, 100*time.Millisecond, "工单队列")
+	measure("/console/queue/rows", 40, 100*time.Millisecond, "queue-rows")
+	measure("/console/dashboard?period=2026", 20, 500*time.Millisecond, "chart-trend")
+	measure("/console/dashboard", 20, 500*time.Millisecond, "chart-trend")
+	measure("/console/wall", 20, 100*time.Millisecond, "重大事件")
+}

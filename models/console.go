@@ -326,11 +326,23 @@ func (tx *Tx) Dashboard(p Period, targets configs.Contract, alertAtOrBelow int, 
 	from, to := p.From.UTC(), p.To.UTC()
 	e := &kpiExpr
 	epoch := `EXTRACT(EPOCH FROM (t.claimed_at - t.created_at))`
-	month := `CAST(EXTRACT(YEAR FROM t.created_at AT TIME ZONE '` + loc.String() + `') * 100 + EXTRACT(MONTH FROM t.created_at AT TIME ZONE '` + loc.String() + `') AS INTEGER)`
+	// The month of each ticket: on Postgres the bucket among the period's
+	// month starts (width_bucket is five times cheaper per row than AT
+	// TIME ZONE), on SQLite the local year and month.
+	var starts []string
+	for m := p.From; m.Before(p.To); m = m.AddDate(0, 1, 0) {
+		starts = append(starts, `"`+m.Format(time.RFC3339)+`"`)
+	}
+	month := `width_bucket(t.created_at, CAST('{` + strings.Join(starts, ",") + `}' AS timestamptz[]))`
+	monthKey := func(v int) int {
+		m := p.From.AddDate(0, v-1, 0)
+		return m.Year()*100 + int(m.Month())
+	}
 	if tx.s.driver == "sqlite" {
 		epoch = `((julianday(t.claimed_at) - julianday(t.created_at)) * 86400.0)`
 		_, off := p.From.Zone()
 		month = fmt.Sprintf(`CAST(strftime('%%Y%%m', t.created_at, '%+d seconds') AS INTEGER)`, off)
+		monthKey = func(v int) int { return v }
 	} else if err := tx.db.Exec(`SET LOCAL jit = off`).Error; err != nil {
 		// Compiling this query costs more than running it.
 		return nil, wrap("dashboard", err)
@@ -396,10 +408,10 @@ WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 			g.Rated += r.Rated
 			g.ScoreSum += r.ScoreSum
 		}
-		tp := byMonth[r.Month]
+		tp := byMonth[monthKey(r.Month)]
 		if tp == nil {
 			tp = &TrendPoint{}
-			byMonth[r.Month] = tp
+			byMonth[monthKey(r.Month)] = tp
 		}
 		tp.Created += r.Created
 		tp.Resolved += r.Resolved

@@ -509,7 +509,11 @@ func TestDashboardAgreesWithFigures(t *testing.T) {
 				if f, err = tx.Figures(p, hs.deps.Config.Contract, 60); err != nil {
 					return err
 				}
-				d, err = tx.Dashboard(p, hs.deps.Config.Contract, 60, loc)
+				var focus *models.Period
+				if p.Label != "2026年" {
+					focus = &p
+				}
+				d, err = tx.Dashboard(models.YearPeriod(2026, loc), focus, hs.deps.Config.Contract, 60, loc)
 				return err
 			})
 			want := fmt.Sprint(f.Created, f.Cancelled, f.Open, f.Resolved, f.OpenBreached, f.BreachedTotal, f.ResolutionRate, f.OnTimeRate, f.ResponseOnTimeRate, f.OnsiteOnTimeRate, f.Satisfaction, f.AvgResponse, f.BySystem, f.ByEngineer)

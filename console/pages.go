@@ -355,18 +355,15 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request) {
 	var trend []models.TrendPoint
 	var names map[string]string
 	err := c.d.Store.View(r.Context(), func(tx *models.Tx) error {
-		yearly, err := tx.Dashboard(models.YearPeriod(year, c.loc), cfg.Contract, cfg.Rating.AlertAtOrBelow, c.loc)
+		var focus *models.Period
+		if !annual {
+			focus = &p
+		}
+		d, err := tx.Dashboard(models.YearPeriod(year, c.loc), focus, cfg.Contract, cfg.Rating.AlertAtOrBelow, c.loc)
 		if err != nil {
 			return err
 		}
-		f, trend = yearly.Figures, yearly.Trend
-		if !annual {
-			monthly, err := tx.Dashboard(p, cfg.Contract, cfg.Rating.AlertAtOrBelow, c.loc)
-			if err != nil {
-				return err
-			}
-			f = monthly.Figures
-		}
+		f, trend = d.Figures, d.Trend
 		team, err := tx.Team()
 		if err != nil {
 			return err

@@ -321,7 +321,10 @@ type DashboardFigures struct {
 // clauses Figures uses, and the headline, the breakdowns and the trend are
 // sums of those groups. A year of 200,000 tickets is one hash aggregate
 // instead of Figures' seven scans and its breach list.
-func (tx *Tx) Dashboard(p Period, targets configs.Contract, alertAtOrBelow int, loc *time.Location) (*DashboardFigures, error) {
+// With focus set (a month of p), the figures and breakdowns are the
+// focus month's while the trend still covers p: one scan serves a month's
+// dashboard and its year's trend.
+func (tx *Tx) Dashboard(p Period, focus *Period, targets configs.Contract, alertAtOrBelow int, loc *time.Location) (*DashboardFigures, error) {
 	now := tx.now
 	from, to := p.From.UTC(), p.To.UTC()
 	e := &kpiExpr
@@ -343,8 +346,11 @@ func (tx *Tx) Dashboard(p Period, targets configs.Contract, alertAtOrBelow int, 
 		_, off := p.From.Zone()
 		month = fmt.Sprintf(`CAST(strftime('%%Y%%m', t.created_at, '%+d seconds') AS INTEGER)`, off)
 		monthKey = func(v int) int { return v }
-	} else if err := tx.db.Exec(`SET LOCAL jit = off`).Error; err != nil {
-		// Compiling this query costs more than running it.
+	} else if err := tx.db.Exec(`SET LOCAL jit = off; SET LOCAL work_mem = '32MB'`).Error; err != nil {
+		// Compiling this query costs more than running it; and Postgres
+		// cannot know there are only a few hundred groups, so it plans a
+		// sort of every row unless a hash table of its (wrong) estimate
+		// fits in work_mem.
 		return nil, wrap("dashboard", err)
 	}
 	var rows []struct {
@@ -372,6 +378,11 @@ WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 		return nil, wrap("dashboard", err)
 	}
 	f := &Figures{Period: p, At: now}
+	focusKey := 0
+	if focus != nil {
+		f.Period = *focus
+		focusKey = focus.From.Year()*100 + int(focus.From.Month())
+	}
 	var head struct{ claimed, onTime, responseOnTime, onsiteStopped, onsiteOnTime, scoreSum int64 }
 	var secs float64
 	bySys, byEng := map[string]*Group{}, map[string]*Group{}
@@ -385,6 +396,18 @@ WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 		return g
 	}
 	for _, r := range rows {
+		tp := byMonth[monthKey(r.Month)]
+		if tp == nil {
+			tp = &TrendPoint{}
+			byMonth[monthKey(r.Month)] = tp
+		}
+		tp.Created += r.Created
+		tp.Resolved += r.Resolved
+		tp.OnTime += r.OnTime
+		tp.Breached += r.Breached
+		if focusKey != 0 && monthKey(r.Month) != focusKey {
+			continue
+		}
 		f.Created += r.Created
 		f.Open += r.Open
 		f.Resolved += r.Resolved
@@ -408,15 +431,6 @@ WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 			g.Rated += r.Rated
 			g.ScoreSum += r.ScoreSum
 		}
-		tp := byMonth[monthKey(r.Month)]
-		if tp == nil {
-			tp = &TrendPoint{}
-			byMonth[monthKey(r.Month)] = tp
-		}
-		tp.Created += r.Created
-		tp.Resolved += r.Resolved
-		tp.OnTime += r.OnTime
-		tp.Breached += r.Breached
 	}
 	f.ResolutionRate = Rate{N: f.Resolved, Of: f.Created, Target: targets.ResolutionRate}
 	f.OnTimeRate = Rate{N: head.onTime, Of: f.Resolved, Target: targets.OnTimeRate}
@@ -429,7 +443,11 @@ WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 	if head.claimed > 0 {
 		f.AvgResponse = time.Duration(secs / float64(head.claimed) * float64(time.Second)).Round(time.Second)
 	}
-	if err := tx.db.Raw(`SELECT COUNT(*) FROM tickets t WHERE t.created_at >= ? AND t.created_at < ? AND t.status = 'cancelled'`, from, to).Scan(&f.Cancelled).Error; err != nil {
+	cf, ct := from, to
+	if focus != nil {
+		cf, ct = focus.From.UTC(), focus.To.UTC()
+	}
+	if err := tx.db.Raw(`SELECT COUNT(*) FROM tickets t WHERE t.created_at >= ? AND t.created_at < ? AND t.status = 'cancelled'`, cf, ct).Scan(&f.Cancelled).Error; err != nil {
 		return nil, wrap("dashboard: cancelled", err)
 	}
 	f.BySystem, f.ByEngineer = sortedGroups(bySys), sortedGroups(byEng)

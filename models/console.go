@@ -346,11 +346,13 @@ func (tx *Tx) Dashboard(p Period, focus *Period, targets configs.Contract, alert
 		_, off := p.From.Zone()
 		month = fmt.Sprintf(`CAST(strftime('%%Y%%m', t.created_at, '%+d seconds') AS INTEGER)`, off)
 		monthKey = func(v int) int { return v }
-	} else if err := tx.db.Exec(`SET LOCAL jit = off; SET LOCAL work_mem = '32MB'`).Error; err != nil {
-		// Compiling this query costs more than running it; and Postgres
-		// cannot know there are only a few hundred groups, so it plans a
-		// sort of every row unless a hash table of its (wrong) estimate
-		// fits in work_mem.
+	} else if err := tx.db.Exec(`SET LOCAL jit = off; SET LOCAL work_mem = '32MB'; SET LOCAL enable_sort = off`).Error; err != nil {
+		// Compiling this query costs more than running it. And Postgres
+		// cannot know there are only a few hundred (system, engineer,
+		// month) groups: it estimates one per row and sorts every row by
+		// two text columns (collation-aware, the dearest part) instead of
+		// hashing them. Sorting is off for this transaction only; nothing
+		// else runs in it but the cancelled count. Halves the time.
 		return nil, wrap("dashboard", err)
 	}
 	var rows []struct {
@@ -360,18 +362,25 @@ func (tx *Tx) Dashboard(p Period, focus *Period, targets configs.Contract, alert
 		OpenBreached, Breached, Asked, Rated, Low, ScoreSum                                   int64
 		ResponseSecs                                                                          float64
 	}
+	// COUNT(*) FILTER instead of Figures' SUM(CASE …): the same clauses,
+	// with no addition for the rows that do not match.
+	count := func(cond string) string { return "COUNT(*) FILTER (WHERE " + cond + ")" }
+	secsExpr := `COALESCE(EXTRACT(EPOCH FROM SUM(t.claimed_at - t.created_at)), 0)`
+	if tx.s.driver == "sqlite" {
+		secsExpr = `COALESCE(SUM(CASE WHEN t.claimed_at IS NOT NULL THEN ` + epoch + ` END), 0)`
+	}
 	q := `SELECT t.system_code, t.assignee_id, ` + month + ` AS month, COUNT(*) AS created,
-  ` + sumIf(`t.status IN ('new','claimed','onsite','paused')`) + ` AS open,
-  ` + sumIf(e.resolved) + ` AS resolved,
-  ` + sumIf(e.onTime) + ` AS on_time,
-  ` + sumIf(e.claimed) + ` AS claimed,
-  ` + sumIf(e.responseOnTime) + ` AS response_on_time,
-  ` + sumIf(e.onsiteStopped) + ` AS onsite_stopped,
-  ` + sumIf(e.onsiteOnTime) + ` AS onsite_on_time,
-  ` + sumIf(`t.status IN ('new','claimed','onsite','paused') AND `+e.anyBreach()) + ` AS open_breached,
-  ` + sumIf(e.anyBreach()) + ` AS breached,
-  COUNT(r.ticket_id) AS asked, COUNT(r.score) AS rated, ` + sumIf(`r.score <= ?`) + ` AS low, COALESCE(SUM(r.score), 0) AS score_sum,
-  COALESCE(SUM(CASE WHEN t.claimed_at IS NOT NULL THEN ` + epoch + ` END), 0) AS response_secs
+  ` + count(`t.status IN ('new','claimed','onsite','paused')`) + ` AS open,
+  ` + count(e.resolved) + ` AS resolved,
+  ` + count(e.onTime) + ` AS on_time,
+  ` + count(e.claimed) + ` AS claimed,
+  ` + count(e.responseOnTime) + ` AS response_on_time,
+  ` + count(e.onsiteStopped) + ` AS onsite_stopped,
+  ` + count(e.onsiteOnTime) + ` AS onsite_on_time,
+  ` + count(`t.status IN ('new','claimed','onsite','paused') AND `+e.anyBreach()) + ` AS open_breached,
+  ` + count(e.anyBreach()) + ` AS breached,
+  COUNT(r.ticket_id) AS asked, COUNT(r.score) AS rated, ` + count(`r.score <= ?`) + ` AS low, COALESCE(SUM(r.score), 0) AS score_sum,
+  ` + secsExpr + ` AS response_secs
 FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id
 WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 	if err := tx.db.Raw(q, now, now, now, now, now, now, alertAtOrBelow, from, to).Scan(&rows).Error; err != nil {

@@ -184,6 +184,11 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, userID, v
 		if _, err := tx.CreateConsoleSession(token, csrf, userID, via, addr); err != nil {
 			return err
 		}
+		// Abandoned sessions and spent links go at each login: no job
+		// needed, and the indexed delete costs little.
+		if _, err := tx.PruneConsoleSessions(c.d.Config.Console.SessionIdle.D()); err != nil {
+			return err
+		}
 		return tx.Audit(userID, "login", 0, via, addr)
 	})
 	if err != nil {

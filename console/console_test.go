@@ -161,7 +161,7 @@ func TestClaimFromQueueLikeChat(t *testing.T) {
 		id := hs.report(nurse, "OPB", "门诊收费打印不了发票", models.PriorityMedium)
 		b := hs.login(engineer)
 		q := b.get("/console/queue")
-		mustContain(t, "queue", q.body, fmt.Sprintf(`hx-post="/console/tickets/%d/claim"`, id), "待接单", "还剩")
+		mustContain(t, "queue", q.body, fmt.Sprintf(`hx-post="/console/tickets/%d/claim"`, id), "待接单", "还剩 24工作小时")
 		r := b.act(path(id, "claim"), url.Values{"system": {""}, "page": {"1"}}, true)
 		if r.code != http.StatusOK {
 			t.Fatalf("claim: %d %s", r.code, r.body)

@@ -129,7 +129,23 @@ func (c *Console) timeLeft(t *models.Ticket, now time.Time) string {
 		return ""
 	}
 	if now.After(t.DueResolution) {
-		return "已超时 " + models.SpanText(sla.Used(t.DueResolution, now, 0))
+		return "已超时 " + workHours(sla.Used(t.DueResolution, now, 0))
 	}
-	return "还剩 " + models.SpanText(sla.Used(now, t.DueResolution, 0)) + "（工作时间）"
+	return "还剩 " + workHours(sla.Used(now, t.DueResolution, 0))
+}
+
+// workHours writes business time in working hours ("13工作小时20分"):
+// days would read as calendar days, and a working day is not 24 hours.
+func workHours(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0 && m == 0:
+		return "不到1分钟"
+	case h == 0:
+		return fmt.Sprintf("%d分（工作时间）", m)
+	case m == 0:
+		return fmt.Sprintf("%d工作小时", h)
+	}
+	return fmt.Sprintf("%d工作小时%d分", h, m)
 }

@@ -356,11 +356,12 @@ func (tx *Tx) Dashboard(p Period, focus *Period, targets configs.Contract, alert
 		return nil, wrap("dashboard", err)
 	}
 	var rows []struct {
-		SystemCode, AssigneeID                                                                string
-		Month                                                                                 int
-		Created, Open, Resolved, OnTime, Claimed, ResponseOnTime, OnsiteStopped, OnsiteOnTime int64
-		OpenBreached, Breached, Asked, Rated, Low, ScoreSum                                   int64
-		ResponseSecs                                                                          float64
+		SystemCode, AssigneeID                                                          string
+		Month                                                                           int
+		IsOpen                                                                          bool
+		Created, Resolved, OnTime, Claimed, ResponseOnTime, OnsiteStopped, OnsiteOnTime int64
+		Breached, Asked, Rated, Low, ScoreSum                                           int64
+		ResponseSecs                                                                    float64
 	}
 	// COUNT(*) FILTER instead of Figures' SUM(CASE …): the same clauses,
 	// with no addition for the rows that do not match.
@@ -369,21 +370,21 @@ func (tx *Tx) Dashboard(p Period, focus *Period, targets configs.Contract, alert
 	if tx.s.driver == "sqlite" {
 		secsExpr = `COALESCE(SUM(CASE WHEN t.claimed_at IS NOT NULL THEN ` + epoch + ` END), 0)`
 	}
-	q := `SELECT t.system_code, t.assignee_id, ` + month + ` AS month, COUNT(*) AS created,
-  ` + count(`t.status IN ('new','claimed','onsite','paused')`) + ` AS open,
+	// Open tickets are a group of their own (is_open), so that "open and
+	// breached" needs no second evaluation of the breach clause per row.
+	q := `SELECT t.system_code, t.assignee_id, ` + month + ` AS month, t.status IN ('new','claimed','onsite','paused') AS is_open, COUNT(*) AS created,
   ` + count(e.resolved) + ` AS resolved,
   ` + count(e.onTime) + ` AS on_time,
   ` + count(e.claimed) + ` AS claimed,
   ` + count(e.responseOnTime) + ` AS response_on_time,
   ` + count(e.onsiteStopped) + ` AS onsite_stopped,
   ` + count(e.onsiteOnTime) + ` AS onsite_on_time,
-  ` + count(`t.status IN ('new','claimed','onsite','paused') AND `+e.anyBreach()) + ` AS open_breached,
   ` + count(e.anyBreach()) + ` AS breached,
   COUNT(r.ticket_id) AS asked, COUNT(r.score) AS rated, ` + count(`r.score <= ?`) + ` AS low, COALESCE(SUM(r.score), 0) AS score_sum,
   ` + secsExpr + ` AS response_secs
 FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id
-WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
-	if err := tx.db.Raw(q, now, now, now, now, now, now, alertAtOrBelow, from, to).Scan(&rows).Error; err != nil {
+WHERE ` + inPeriod + ` GROUP BY 1, 2, 3, 4`
+	if err := tx.db.Raw(q, now, now, now, alertAtOrBelow, from, to).Scan(&rows).Error; err != nil {
 		return nil, wrap("dashboard", err)
 	}
 	f := &Figures{Period: p, At: now}
@@ -418,9 +419,11 @@ WHERE ` + inPeriod + ` GROUP BY 1, 2, 3`
 			continue
 		}
 		f.Created += r.Created
-		f.Open += r.Open
+		if r.IsOpen {
+			f.Open += r.Created
+			f.OpenBreached += r.Breached
+		}
 		f.Resolved += r.Resolved
-		f.OpenBreached += r.OpenBreached
 		f.BreachedTotal += r.Breached
 		head.claimed += r.Claimed
 		head.onTime += r.OnTime

@@ -49,6 +49,8 @@ type server struct {
 	robotStatus func(ctx context.Context) error
 	// alertm counts the alert webhooks and probes.
 	alertm *monitor.Metrics
+	// wecom is the app's client (console login codes); nil without WeCom.
+	wecom *bot.Client
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -114,6 +116,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 			return nil, err
 		}
 		a.handlers.SetDirectory(&directory{c: c})
+		s.wecom = c
 		a.jobs.Members = a.departmentMembers
 		a.handlers.SetMedia(c, a.mediaBucket())
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.readFile}
@@ -160,6 +163,11 @@ func (s *server) routes(inbox bot.Inbox) http.Handler {
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	s.mountWebhooks(mux)
+	if h, err := s.consoleHandler(); err != nil {
+		s.log.Error("web console unavailable", "err", err)
+	} else {
+		mux.Handle("/console/", h)
+	}
 	return mux
 }
 

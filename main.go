@@ -35,6 +35,7 @@ const usage = `opsbot — 医院信息科运维服务台（企业微信）
   opsbot doctor [--json] [--url URL]   逐项检查安装（配置、数据库、企业微信、回调、日历、人员、时间）
   opsbot init [--non-interactive …]    问几个问题，写出 configs/config.yaml 和 staff.yaml，再运行 doctor
   opsbot staff import --department 信息科 [--out FILE]  从企业微信通讯录生成人员名单初稿
+  opsbot console link --user USERID    打印网页控制台的一次性登录链接（15 分钟内有效）
   opsbot version
 
 配置：环境变量 OPSBOT_*（见 README），或 OPSBOT_CONFIG 指向的 YAML 文件。
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"doctor":  cmdDoctor,
 		"init":    cmdInit,
 		"staff":   cmdStaff,
+		"console": cmdConsole,
 		// healthcheck lets a container without curl probe /healthz.
 		"healthcheck": cmdHealthcheck,
 	}

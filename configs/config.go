@@ -78,6 +78,7 @@ type Config struct {
 	Records     Records     `yaml:"records"`
 	// Monitoring turns alerts into tickets (docs/alerts.md).
 	Monitoring Monitoring `yaml:"monitoring"`
+	Console    Console    `yaml:"console"`
 }
 
 // Records tunes the service records (issue 13): change approvals, problem
@@ -259,6 +260,7 @@ func Default() Config {
 		WeCom:       WeCom{APIBase: "https://qyapi.weixin.qq.com", BotWSURL: "wss://openws.work.weixin.qq.com"},
 		SLA:         DefaultSLA(),
 		Reminders:   DefaultReminders(),
+		Console:     DefaultConsole(),
 		Intake:      Intake{Expiry: Duration(30 * time.Minute)},
 		Ticket: Ticket{
 			AutoClose:     Duration(72 * time.Hour),
@@ -344,6 +346,15 @@ func envVars() []envVar {
 		{"OPSBOT_WECOM_BOT_SECRET", true, str(func(c *Config) *string { return &c.WeCom.BotSecret })},
 		{"OPSBOT_WECOM_BOT_WS_URL", false, str(func(c *Config) *string { return &c.WeCom.BotWSURL })},
 		{"OPSBOT_WECOM_BOT_CHAT_ID", false, str(func(c *Config) *string { return &c.WeCom.BotChatID })},
+		{"OPSBOT_CONSOLE_BASE_URL", false, str(func(c *Config) *string { return &c.Console.BaseURL })},
+		{"OPSBOT_CONSOLE_COOKIE_SECURE", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Console.CookieSecure = b
+			if err != nil {
+				return fmt.Errorf("OPSBOT_CONSOLE_COOKIE_SECURE: %q is not true or false", v)
+			}
+			return nil
+		}},
 		{"OPSBOT_WEBHOOK_TOKEN", true, str(func(c *Config) *string { return &c.Webhook.Token })},
 		{"OPSBOT_PHONE_GATEWAY_URL", true, str(func(c *Config) *string { return &c.Phone.GatewayURL })},
 		{"OPSBOT_PHONE_GATEWAY_TOKEN", true, str(func(c *Config) *string { return &c.Phone.Token })},
@@ -411,6 +422,7 @@ func (c Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
+	errs = append(errs, c.Console.validate(c.WeCom)...)
 	if _, err := time.LoadLocation(c.TZ); err != nil || c.TZ == "" {
 		bad("tz (OPSBOT_TZ)", "unknown time zone %q, e.g. Asia/Shanghai", c.TZ)
 	}

@@ -60,7 +60,7 @@ func (h *Handlers) doClaim(tx *models.Tx, c *bot.Context, id int64) error {
 	if err := h.recordsOnClaim(tx, c, t); err != nil {
 		return err
 	}
-	return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 已由 %s 接单，请保持电话畅通。", id, who(me)))
+	return notifyReporters(tx, c, t, claimedNotice(id, who(me)))
 }
 
 // transfer hands the ticket to a peer of no lower level (tender 5.3).
@@ -149,7 +149,7 @@ func (h *Handlers) pause(c *bot.Context) error {
 			return err
 		}
 		c.Replyf("工单 #%d 已挂起，计时暂停。条件具备后发“恢复 %d”。", id, id)
-		return notifyReporters(tx, c, t, fmt.Sprintf("您的工单 #%d 暂时挂起：%s。有新情况可发“补充 %d 内容”。", id, reason, id))
+		return notifyReporters(tx, c, t, pausedNotice(id, reason))
 	})
 }
 

@@ -30,7 +30,7 @@ func notifyReporters(tx *models.Tx, c *bot.Context, t *models.Ticket, text strin
 		if ch.ReporterID == t.ReporterID {
 			continue
 		}
-		msg := fmt.Sprintf("（您报的 #%d 已并入 #%d 统一处理）%s", ch.ID, t.ID, text)
+		msg := mergedNotice(ch.ID, t.ID, text)
 		if err := notify(tx, c, ch.ReporterID, ch.ID, msg); err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ func (h *Handlers) priority(c *bot.Context) error {
 			return err
 		}
 		c.Replyf("工单 #%d 优先级改为%s，解决时限：%s。", id, p.Label(), models.ClockText(t.DueResolution, h.loc()))
-		return notify(tx, c, t.AssigneeID, id, fmt.Sprintf("工单 #%d 优先级改为%s，解决时限 %s。%s", id, p.Label(), models.ClockText(t.DueResolution, h.loc()), reason))
+		return notify(tx, c, t.AssigneeID, id, priorityNotice(id, p, models.ClockText(t.DueResolution, h.loc()), reason))
 	})
 }
 

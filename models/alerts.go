@@ -596,3 +596,31 @@ func (tx *Tx) AlertRecords(limit int) ([]AlertRecord, error) {
 	var out []AlertRecord
 	return out, wrap("alert records", tx.db.Order("id DESC").Limit(limit).Find(&out).Error)
 }
+
+// FiringAlert is an alert still firing, with its ticket, for the wall.
+type FiringAlert struct {
+	Source, Key string
+	Ticket      Ticket
+	Since       time.Time
+}
+
+// FiringAlerts lists the alerts firing now with their open tickets, the
+// newest first.
+func (tx *Tx) FiringAlerts(limit int) ([]FiringAlert, error) {
+	var states []AlertState
+	if err := tx.db.Where("status = ? AND ticket_id IS NOT NULL", "firing").Order("updated_at DESC").Limit(limit).Find(&states).Error; err != nil {
+		return nil, wrap("firing alerts", err)
+	}
+	var out []FiringAlert
+	for _, st := range states {
+		t, err := tx.Ticket(*st.TicketID)
+		if err != nil {
+			return nil, err
+		}
+		if !t.Status.Open() {
+			continue
+		}
+		out = append(out, FiringAlert{Source: st.Source, Key: st.Key, Ticket: *t, Since: t.CreatedAt})
+	}
+	return out, nil
+}

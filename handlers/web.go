@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 
+	"opsbot/bot"
 	"opsbot/models"
 )
 
@@ -76,6 +78,26 @@ func (h *Handlers) WebClaim(tx *models.Tx, w WebAction, id int64) (*models.Ticke
 	me, _, err := tx.StaffMember(w.Actor.UserID)
 	if err != nil {
 		return nil, err
+	}
+	// What a claim in chat does besides the reporter's notice: the other
+	// engineers' 接单 cards, the attachments and the past fixes. Those
+	// helpers speak to a chat message; the console action stands in for
+	// one, and what they would reply goes to the engineer as a message.
+	c := bot.NewContext(context.Background(), bot.Incoming{Key: w.Key, User: w.Actor.UserID})
+	c.Set(actorKey, w.Actor)
+	if err := h.updateAnnounceCards(tx, c, t, me.Name); err != nil {
+		return nil, err
+	}
+	if err := h.sendAttachments(tx, c, t.ID, w.Actor.UserID, nil); err != nil {
+		return nil, err
+	}
+	if err := h.recordsOnClaim(tx, c, t); err != nil {
+		return nil, err
+	}
+	for i, text := range c.TakeReplies() {
+		if err := tx.Send(models.Message{To: w.Actor.UserID, Text: text, TicketID: t.ID, Key: fmt.Sprintf("r:%s:%d", w.Key, i)}); err != nil {
+			return nil, err
+		}
 	}
 	return t, w.notifyReporters(tx, t, claimedNotice(id, who(me)))
 }

@@ -364,11 +364,5 @@ func (c *Console) adminBack(w http.ResponseWriter, r *http.Request, err error, o
 // models.OnCallAt takes the first override that covers an instant, so the
 // console's overrides go first: a supervisor's change wins over the file.
 func OnCallWithOverrides(file configs.OnCall, db []models.Window, loc *time.Location) configs.OnCall {
-	out := file
-	out.Overrides = nil
-	for _, w := range db {
-		out.Overrides = append(out.Overrides, configs.OnCallOverride{From: w.From.In(loc).Format(configs.OnCallTimeLayout), To: w.To.In(loc).Format(configs.OnCallTimeLayout), Users: w.Users, Note: w.Note})
-	}
-	out.Overrides = append(out.Overrides, file.Overrides...)
-	return out
+	return models.WithOverrides(file, db, loc)
 }

@@ -136,7 +136,7 @@ func (h *Handlers) dispatchOnCall(tx *models.Tx, c *bot.Context, t *models.Ticke
 	// Only engineers can claim; with nobody on call Recipients names the
 	// supervisors, and the ticket is then announced to the engineers.
 	var ids []string
-	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, models.OnCallAt(h.oncall, tx.Now(), h.loc())) {
+	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, tx.OnCall(h.oncall, h.loc())) {
 		if s, ok := team.Member(id); ok && s.Role == models.RoleEngineer {
 			ids = append(ids, id)
 		}

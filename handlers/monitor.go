@@ -103,7 +103,7 @@ func (h *Handlers) announceAlert(tx *models.Tx, t *models.Ticket, d models.Alert
 		return err
 	}
 	urgent := t.Priority == models.PriorityHigh && !h.store.SLA().Clock().InBusinessHours(tx.Now())
-	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, models.OnCallAt(h.oncall, tx.Now(), h.loc())) {
+	for _, id := range team.Recipients([]string{configs.ToOnCall}, t, tx.OnCall(h.oncall, h.loc())) {
 		if err := tx.Send(models.Message{To: id, Text: text, TicketID: t.ID, Key: key + ":" + id}); err != nil {
 			return err
 		}

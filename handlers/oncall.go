@@ -17,7 +17,7 @@ func (h *Handlers) onDuty(c *bot.Context) error {
 			return err
 		}
 		var names []string
-		for _, id := range models.OnCallAt(h.oncall, tx.Now(), h.loc()) {
+		for _, id := range tx.OnCall(h.oncall, h.loc()) {
 			if s, ok := team.Member(id); ok {
 				names = append(names, who(s))
 			}

@@ -496,7 +496,7 @@ func (h *Handlers) recordsOnOpen(tx *models.Tx, c *bot.Context, t *models.Ticket
 		}
 	}
 	if t.Priority == models.PriorityHigh || t.Major {
-		return h.sendPlan(tx, t, models.OnCallAt(h.oncall, tx.Now(), h.loc()))
+		return h.sendPlan(tx, t, tx.OnCall(h.oncall, h.loc()))
 	}
 	return nil
 }
@@ -526,7 +526,7 @@ func (h *Handlers) recordsOnClaim(tx *models.Tx, c *bot.Context, t *models.Ticke
 // recordsOnMajor runs when a ticket is marked major: its engineer and the
 // on-call engineers get the emergency plan.
 func (h *Handlers) recordsOnMajor(tx *models.Tx, t *models.Ticket) error {
-	to := models.OnCallAt(h.oncall, tx.Now(), h.loc())
+	to := tx.OnCall(h.oncall, h.loc())
 	if t.AssigneeID != "" {
 		to = append([]string{t.AssigneeID}, to...)
 	}

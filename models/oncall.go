@@ -43,3 +43,26 @@ func OnCallAt(o configs.OnCall, t time.Time, loc *time.Location) []string {
 	n := len(weeks)
 	return weeks[((week%n)+n)%n]
 }
+
+// OnCall is who is on call at the transaction's instant: the overrides
+// edited in the console (kept in the database, so every replica sees
+// them) win over the rota file's. When they cannot be read, the file
+// alone answers, so nobody's reminder is lost to a read error.
+func (tx *Tx) OnCall(o configs.OnCall, loc *time.Location) []string {
+	ws, err := tx.Windows(false)
+	if err == nil && len(ws) > 0 {
+		o = WithOverrides(o, ws, loc)
+	}
+	return OnCallAt(o, tx.now, loc)
+}
+
+// WithOverrides puts database on-call overrides ahead of the file's.
+func WithOverrides(file configs.OnCall, db []Window, loc *time.Location) configs.OnCall {
+	out := file
+	out.Overrides = nil
+	for _, w := range db {
+		out.Overrides = append(out.Overrides, configs.OnCallOverride{From: w.From.In(loc).Format(configs.OnCallTimeLayout), To: w.To.In(loc).Format(configs.OnCallTimeLayout), Users: w.Users, Note: w.Note})
+	}
+	out.Overrides = append(out.Overrides, file.Overrides...)
+	return out
+}

@@ -35,7 +35,7 @@ func (j *Jobs) StartInspection(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		to := team.Recipients([]string{"oncall"}, &models.Ticket{}, models.OnCallAt(j.OnCall, now, j.loc))
+		to := team.Recipients([]string{"oncall"}, &models.Ticket{}, tx.OnCall(j.OnCall, j.loc))
 		engineer := ""
 		if len(to) > 0 {
 			engineer = to[0]

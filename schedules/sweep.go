@@ -37,7 +37,7 @@ type line struct {
 // one message per person, a digest when several fall due together.
 func (j *Jobs) handleDue(tx *models.Tx, items []models.DueItem) error {
 	now := tx.Now()
-	onCall := models.OnCallAt(j.OnCall, now, j.loc)
+	onCall := tx.OnCall(j.OnCall, j.loc)
 	team, err := tx.Team()
 	if err != nil {
 		return err

@@ -404,6 +404,13 @@ func (s *Sender) deliverUnit(ctx context.Context, u []models.OutboxMessage) (str
 func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error) (gaveUp bool, err error) {
 	attempt := m.Attempts + 1
 	reason := derr.Error()
+	var down Unavailable
+	if errors.As(derr, &down) {
+		// The channel is down, not the message: it waits, however long
+		// the outage, without using up its attempts.
+		s.Log.Debug("outbox channel unavailable, postponed", "outbox", m.ID, "err", reason)
+		return false, s.Store.Postpone(ctx, []int64{m.ID}, s.Store.Now().Add(max(down.Wait, time.Second)))
+	}
 	if retryable(derr) && attempt < s.MaxAttempts {
 		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", attempt, "err", reason)
 		s.Metrics.retried()
@@ -491,6 +498,18 @@ func retryable(err error) bool {
 	}
 	return true
 }
+
+// Unavailable marks a channel that cannot send right now (the smart
+// robot's connection is down or held by another replica): the message is
+// postponed by Wait, not counted as a failed attempt.
+type Unavailable struct {
+	Err  error
+	Wait time.Duration
+}
+
+func (u Unavailable) Error() string   { return u.Err.Error() }
+func (u Unavailable) Unwrap() error   { return u.Err }
+func (u Unavailable) Retryable() bool { return true }
 
 // Permanent marks an error no retry can fix.
 type Permanent struct{ Err error }

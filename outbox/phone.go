@@ -86,15 +86,31 @@ func (r Route) Deliver(ctx context.Context, m models.OutboxMessage) (string, err
 		}
 		return r.Phone.Deliver(ctx, m)
 	}
-	robot := strings.HasPrefix(m.Recipient, models.RobotPrefix) ||
-		(m.MsgType == models.MsgCardUpdate && bot.IsRobotRef(m.ResponseCode)) ||
-		(m.Recipient == models.OpsGroup && r.RobotOps) ||
-		r.WeCom == nil
-	if robot {
+	if r.viaRobot(m) {
 		if r.Robot == nil {
 			return "", Permanent{fmt.Errorf("no smart robot configured")}
 		}
 		return r.Robot.Deliver(ctx, m)
 	}
 	return r.WeCom.Deliver(ctx, m)
+}
+
+// viaRobot reports whether m goes through the smart robot.
+func (r Route) viaRobot(m models.OutboxMessage) bool {
+	if strings.HasPrefix(m.Recipient, models.PhonePrefix) {
+		return false
+	}
+	return strings.HasPrefix(m.Recipient, models.RobotPrefix) ||
+		(m.MsgType == models.MsgCardUpdate && bot.IsRobotRef(m.ResponseCode)) ||
+		(m.Recipient == models.OpsGroup && r.RobotOps) ||
+		r.WeCom == nil
+}
+
+// Hold implements Gate: a message for the robot waits while the robot
+// cannot send.
+func (r Route) Hold(m models.OutboxMessage) (time.Duration, bool) {
+	if g, ok := r.Robot.(Gate); ok && r.viaRobot(m) {
+		return g.Hold(m)
+	}
+	return 0, false
 }

@@ -17,6 +17,7 @@ type RobotClient interface {
 	Respond(ctx context.Context, reqID string, body aibot.Body) error
 	UpdateCard(ctx context.Context, reqID string, card aibot.TemplateCard) error
 	Send(ctx context.Context, chatID string, body aibot.Body) error
+	Status() aibot.Status
 }
 
 // Smart-robot answer windows. WeCom takes a card update within 5 s of the
@@ -40,6 +41,12 @@ type Robot struct {
 	OpsChatID string
 	Fallback  func(ctx context.Context) ([]string, error)
 	Now       func() time.Time
+}
+
+// Hold implements Gate: nothing goes while this replica has no
+// subscribed connection (down, or another replica holds it).
+func (r *Robot) Hold(models.OutboxMessage) (time.Duration, bool) {
+	return robotRetry, !r.Client.Status().Subscribed
 }
 
 // Deliver implements Deliverer: a reply answers its callback while WeCom

@@ -263,6 +263,16 @@ func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) (in
 	sent := 0
 	var failures []failure
 	for i, u := range units {
+		if wait, down := s.channelDown(u[0]); down {
+			// No rate slot is spent on a channel that cannot send.
+			ids := make([]int64, 0, len(rows))
+			for _, v := range units[i:] {
+				for _, m := range v {
+					ids = append(ids, m.ID)
+				}
+			}
+			return sent, failures, s.Store.Postpone(context.WithoutCancel(ctx), ids, s.Store.Now().Add(wait))
+		}
 		if wait := s.allow(ctx, u[0].Recipient); wait > 0 {
 			s.Metrics.limited()
 			for _, o := range s.hold(u[0].Recipient, units[i:], s.Store.Now().Add(wait)) {
@@ -510,6 +520,23 @@ type Unavailable struct {
 func (u Unavailable) Error() string   { return u.Err.Error() }
 func (u Unavailable) Unwrap() error   { return u.Err }
 func (u Unavailable) Retryable() bool { return true }
+
+// Gate is implemented by a Deliverer that can tell, before a rate slot is
+// taken, that a message cannot go now (the robot's connection is down).
+type Gate interface {
+	// Hold reports whether m must wait, and how long to wait before asking again.
+	Hold(m models.OutboxMessage) (wait time.Duration, hold bool)
+}
+
+// channelDown asks the Deliverer's Gate, if any, whether m must wait.
+func (s *Sender) channelDown(m models.OutboxMessage) (time.Duration, bool) {
+	g, ok := s.Deliverer.(Gate)
+	if !ok {
+		return 0, false
+	}
+	wait, hold := g.Hold(m)
+	return max(wait, time.Second), hold
+}
 
 // Permanent marks an error no retry can fix.
 type Permanent struct{ Err error }

@@ -31,7 +31,7 @@ const (
 
 // robotRetry is how soon a message waits again while the robot's
 // connection is down or held by another replica.
-const robotRetry = 2 * time.Second
+const robotRetry = time.Second
 
 // Robot delivers outbox rows through the smart robot's long connection.
 type Robot struct {

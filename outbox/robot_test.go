@@ -103,6 +103,17 @@ func TestRobotRoutes(t *testing.T) {
 		t.Fatalf("app messages %+v", app)
 	}
 
+	// Two replies to one person, to two messages: each answers its own.
+	ref3 := bot.RobotRef{ReqID: "cb3", At: r.clock.Now()}.String()
+	r.queue(
+		models.Message{To: models.RobotPrefix + "nurse02", Text: "答一", Key: "k6", ReplyTo: bot.RobotRef{ReqID: "cb4", At: r.clock.Now()}.String()},
+		models.Message{To: models.RobotPrefix + "nurse02", Text: "答二", Key: "k7", ReplyTo: ref3},
+	)
+	r.run()
+	if got := f.log(); len(got) != 2 || got[0] != "respond cb4 答一" || got[1] != "respond cb3 答二" {
+		t.Fatalf("two answers %q", got)
+	}
+
 	// Past the window the reply is pushed.
 	r.queue(models.Message{To: models.RobotPrefix + "nurse01", Text: "晚到的回复", Key: "k4", ReplyTo: ref})
 	r.clock.Add(outbox.RobotRespondWindow + time.Second)

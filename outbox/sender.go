@@ -385,7 +385,9 @@ func mergeUnits(rows []models.OutboxMessage) [][]models.OutboxMessage {
 	var units [][]models.OutboxMessage
 	size := 0
 	for _, m := range rows {
-		if n := len(units); n > 0 && m.MsgType == "text" && units[n-1][0].MsgType == "text" && size+len(m.Content)+2 <= mergeLimit {
+		// Rows answering different robot callbacks stay apart: each is
+		// the answer to its own message.
+		if n := len(units); n > 0 && m.MsgType == "text" && units[n-1][0].MsgType == "text" && m.ResponseCode == units[n-1][0].ResponseCode && size+len(m.Content)+2 <= mergeLimit {
 			units[n-1] = append(units[n-1], m)
 			size += len(m.Content) + 2
 			continue

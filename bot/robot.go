@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"opsbot/bot/aibot"
@@ -36,6 +37,9 @@ type RobotReceiverConfig struct {
 type RobotReceiver struct {
 	rc  *receiver
 	cfg RobotReceiverConfig
+	// groups are the group chats seen, each logged once: the log is where
+	// an admin finds the chat id to set as the ops group.
+	groups sync.Map
 }
 
 // NewRobotReceiver returns the handler of the robot's callbacks; it panics
@@ -65,6 +69,11 @@ func (r *RobotReceiver) HandleMessage(ctx context.Context, m aibot.Message) erro
 	if !ok {
 		r.cfg.Log.Warn("aibot: message type skipped", "msgtype", m.MsgType, "wecom_user", m.From.UserID)
 		return nil
+	}
+	if in.ChatID != "" {
+		if _, seen := r.groups.LoadOrStore(in.ChatID, true); !seen {
+			r.cfg.Log.Info("aibot: message from a group chat", "chat_id", in.ChatID, "wecom_user", in.User)
+		}
 	}
 	return r.accept(ctx, in)
 }

@@ -48,7 +48,7 @@ func (s *server) newRobot(route *outbox.Route) error {
 		return fmt.Errorf("wecom.bot_id / bot_secret: %w", err)
 	}
 	rc.client = c
-	route.Robot = &outbox.Robot{Client: c, OpsChatID: s.cfg.WeCom.BotChatID, Fallback: s.supervisors, Now: s.now}
+	route.Robot = &outbox.Robot{Client: c, OpsChatID: s.cfg.WeCom.BotChatID, Fallback: s.supervisors, Files: s.store.File, Now: s.now}
 	route.RobotOps = s.cfg.WeCom.BotChatID != ""
 	s.robot = rc
 	s.robotStatus = func(context.Context) error { return robotStatusErr(c.Status()) }

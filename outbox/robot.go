@@ -40,7 +40,10 @@ type Robot struct {
 	// OpsGroup messages go to Fallback's people one-to-one.
 	OpsChatID string
 	Fallback  func(ctx context.Context) ([]string, error)
-	Now       func() time.Time
+	// Files reads a stored file, to name it in the note a file message
+	// becomes: the long connection's media upload is not used yet.
+	Files func(ctx context.Context, id int64) (*models.File, error)
+	Now   func() time.Time
 }
 
 // Hold implements Gate: nothing goes while this replica has no
@@ -71,6 +74,9 @@ func (r *Robot) deliver(ctx context.Context, m models.OutboxMessage) error {
 		return r.updateCard(ctx, m, ref, hasRef && age < RobotCardWindow)
 	}
 	body := robotBody(m)
+	if m.MsgType == models.MsgFile {
+		body = aibot.Text(r.fileNote(ctx, m))
+	}
 	if hasRef && age < RobotRespondWindow {
 		err := r.Client.Respond(ctx, ref.ReqID, body)
 		if err == nil || aibot.Retryable(err) {
@@ -197,4 +203,20 @@ func robotDoneCard(label, taskID string) aibot.TemplateCard {
 		"task_id":     taskID,
 		"button_list": []map[string]any{{"text": label, "style": 2, "key": "done"}},
 	}
+}
+
+// fileNote stands for a file message the robot cannot carry: its caption
+// and the file's name, and where to get it.
+func (r *Robot) fileNote(ctx context.Context, m models.OutboxMessage) string {
+	name := "文件"
+	if m.FileID != nil && r.Files != nil {
+		if f, err := r.Files(ctx, *m.FileID); err == nil {
+			name = fmt.Sprintf("%s（%s）", f.Name, sizeText(f.Size))
+		}
+	}
+	note := fmt.Sprintf("【文件】%s 已生成，机器人暂不能发文件，请在企业微信应用中查看或向服务主管索取。", name)
+	if strings.TrimSpace(m.Content) != "" {
+		return m.Content + "\n" + note
+	}
+	return note
 }

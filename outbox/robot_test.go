@@ -207,3 +207,22 @@ type racyRobot struct{ *fakeRobot }
 func (r *racyRobot) Send(context.Context, string, aibot.Body) error {
 	return errors.Join(errors.New("send"), aibot.ErrNotConnected)
 }
+
+// The robot does not carry files yet: a file message becomes a note that
+// names the file and where to get it.
+func TestRobotFileNote(t *testing.T) {
+	r, f := robotRig(t)
+	rt := r.sender.Deliverer.(outbox.Route)
+	rt.Robot.(*outbox.Robot).Files = r.store.File
+	r.sender.Deliverer = rt
+	file := &models.File{Name: "2026年11月运维月报.xlsx", Data: make([]byte, 2048), Kind: models.FileReport}
+	if err := r.store.Update(context.Background(), func(tx *models.Tx) error { return tx.SaveFile(file) }); err != nil {
+		t.Fatal(err)
+	}
+	r.queue(models.Message{To: models.RobotPrefix + "nurse01", Text: "11 月月报", FileID: file.ID, Key: "f1"})
+	r.run()
+	got := f.log()
+	if len(got) != 1 || !strings.Contains(got[0], "send nurse01 11 月月报\n【文件】2026年11月运维月报.xlsx（2 KB）") {
+		t.Fatalf("file note %q", got)
+	}
+}

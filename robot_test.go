@@ -334,6 +334,18 @@ func TestRobotOnlyWholePath(t *testing.T) {
 	if tk := ticketByID(t, st, 1); tk.Status != models.StatusClosed || !tk.Confirmed {
 		t.Fatalf("ticket after the click: %+v", tk)
 	}
+
+	// Without the app, a group report's private part goes to the
+	// reporter's one-to-one chat with the robot.
+	g := push(t, rfake, aibottest.Msg{ChatID: "wrward3", UserID: "nurse02", Content: "@运维助手 报修 门诊收费 3号窗口打印不了发票"})
+	waitFor(t, "the group line", func() bool { return len(robotTo(t, rfake, "wrward3", g)) == 1 })
+	if got := robotTo(t, rfake, "wrward3", g)[0]; got.Cmd != aibot.CmdRespond || got.Text != "@nurse02 已登记工单 #2，详情已私信" {
+		t.Fatalf("group line %+v", got)
+	}
+	waitFor(t, "the private details", func() bool { return len(robotTo(t, rfake, "nurse02")) == 1 })
+	if got := robotTo(t, rfake, "nurse02")[0]; got.Cmd != aibot.CmdSend || !strings.Contains(got.Text, "已登记工单 #2") {
+		t.Fatalf("private details %+v", got)
+	}
 }
 
 // The connection drops in the middle of a report. What is said while it

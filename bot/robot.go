@@ -112,13 +112,25 @@ func (r *RobotReceiver) HandleEvent(ctx context.Context, e aibot.Event) error {
 func (r *RobotReceiver) accept(ctx context.Context, in Incoming) error {
 	// The store outlives a handler context cut short by shutdown: a
 	// callback WeCom will not send again must reach the inbox.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer cancel()
-	res, err := r.rc.store(sctx, in)
-	if err != nil {
-		r.cfg.Metrics.callback(resultFailed)
-		r.cfg.Log.Error("aibot inbox accept failed", "msg_key", in.Key, "wecom_user", in.User, "err", err)
-		return fmt.Errorf("bot: robot inbox: %w", err)
+	//
+	// WeCom does not send a callback again over the long connection, so a
+	// failed store is tried again here, a few times over about 15 s (the
+	// callbacks behind it wait: they would fail the same way).
+	var res string
+	var err error
+	for attempt := 0; ; attempt++ {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		res, err = r.rc.store(sctx, in)
+		cancel()
+		if err == nil {
+			break
+		}
+		if attempt >= len(robotStoreRetries) || !sleepCtx(ctx, robotStoreRetries[attempt]) {
+			r.cfg.Metrics.callback(resultFailed)
+			r.cfg.Log.Error("aibot inbox accept failed; callback lost", "msg_key", in.Key, "wecom_user", in.User, "err", err)
+			return fmt.Errorf("bot: robot inbox: %w", err)
+		}
+		r.cfg.Log.Warn("aibot inbox accept failed; trying again", "msg_key", in.Key, "attempt", attempt+1, "err", err)
 	}
 	r.cfg.Metrics.callback(res)
 	if res == resultDuplicate {
@@ -129,6 +141,21 @@ func (r *RobotReceiver) accept(ctx context.Context, in Incoming) error {
 		r.cfg.OnAccepted(in)
 	}
 	return nil
+}
+
+// robotStoreRetries are the waits between tries to store a callback.
+var robotStoreRetries = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
+
+// sleepCtx waits d unless ctx ends first; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // RobotMessage turns a message callback into an Incoming received at now:

@@ -86,18 +86,31 @@ func TestRobotReceiver(t *testing.T) {
 	})
 	msg := robotMsg(t, "r1", `{"msgid":"m1","chattype":"single","from":{"userid":"nurse01"},"msgtype":"text","text":{"content":"报修 打印机"}}`)
 
-	// The inbox is down: nothing reaches the queue, and the dedupe key is
-	// released so the same message can still be stored.
-	inbox.failNext = 1
+	defer func(d []time.Duration) { robotStoreRetries = d }(robotStoreRetries)
+	robotStoreRetries = []time.Duration{time.Millisecond, time.Millisecond}
+
+	// The inbox is down for longer than the retries: nothing reaches the
+	// queue, and the dedupe key is released so the same message can still
+	// be stored.
+	inbox.failNext = 3
 	if err := r.HandleMessage(ctx, msg); err == nil {
 		t.Fatal("an inbox failure was not reported")
 	}
+	if len(got) != 0 {
+		t.Fatal("a message not stored was queued")
+	}
+	// A short failure is ridden out: WeCom will not send the callback again.
+	inbox.failNext = 2
+	if err := r.HandleMessage(ctx, robotMsg(t, "r9", `{"msgid":"m9","chattype":"single","from":{"userid":"nurse02"},"msgtype":"text","text":{"content":"报修 电脑"}}`)); err != nil || len(got) != 1 {
+		t.Fatalf("after a short inbox failure: %v, %d queued", err, len(got))
+	}
+	got = nil
 	for range 3 {
 		if err := r.HandleMessage(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, newOnes, stored := inbox.counts(); len(got) != 1 || newOnes != 1 || stored != 1 {
+	if _, newOnes, stored := inbox.counts(); len(got) != 1 || newOnes != 2 || stored != 2 {
 		t.Fatalf("queued %d, stored %d new %d; want one message", len(got), stored, newOnes)
 	}
 

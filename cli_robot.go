@@ -28,7 +28,10 @@ type robotChannel struct {
 // newRobot creates the robot client and routes the outbox through it:
 // "robot:" recipients, robot card updates, the ops group when a robot
 // group is configured, and everyone when there is no app.
-func (s *server) newRobot(route *outbox.Route) error {
+//
+// Images and files sent to the robot reach the attachment store through
+// bot.RobotMedia; app media still go through appMedia (nil without the app).
+func (s *server) newRobot(route *outbox.Route, appMedia bot.MediaGetter) error {
 	rc := &robotChannel{}
 	h := aibot.HandlerFuncs{
 		Message: func(ctx context.Context, m aibot.Message) error { return rc.recv.HandleMessage(ctx, m) },
@@ -51,6 +54,7 @@ func (s *server) newRobot(route *outbox.Route) error {
 	route.Robot = &outbox.Robot{Client: c, OpsChatID: s.cfg.WeCom.BotChatID, Fallback: s.supervisors, Files: s.store.File, Now: s.now}
 	route.RobotOps = s.cfg.WeCom.BotChatID != ""
 	s.robot = rc
+	s.handlers.SetMedia(bot.RobotMedia{App: appMedia}, s.mediaBucket())
 	s.robotStatus = func(context.Context) error { return robotStatusErr(c.Status()) }
 	return nil
 }

@@ -102,6 +102,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 	if a.cfg.Phone.GatewayURL != "" {
 		route.Phone = &outbox.PhoneGateway{URL: a.cfg.Phone.GatewayURL, Token: a.cfg.Phone.Token}
 	}
+	var appMedia bot.MediaGetter // the app's media/get, for the robot's fetcher
 	if a.cfg.WeCom.Enabled() {
 		crypto, err := bot.NewCrypto(a.cfg.WeCom.Token, a.cfg.WeCom.AESKey, a.cfg.WeCom.CorpID)
 		if err != nil {
@@ -121,10 +122,11 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		s.wecom = c
 		a.jobs.Members = a.departmentMembers
 		a.handlers.SetMedia(c, a.mediaBucket())
+		appMedia = c
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.readFile}
 	}
 	if a.cfg.WeCom.BotEnabled() {
-		if err := s.newRobot(&route); err != nil {
+		if err := s.newRobot(&route, appMedia); err != nil {
 			return nil, err
 		}
 	}

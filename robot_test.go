@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -441,4 +446,46 @@ func TestRobotDisconnectedEvent(t *testing.T) {
 	waitSubscribed(t, rfake)
 	req := push(t, rfake, aibottest.Msg{UserID: "nurse01", Content: "帮助"})
 	waitFor(t, "the answer after the takeover", func() bool { return len(robotTo(t, rfake, "nurse01", req)) == 1 })
+}
+
+// A screenshot sent to the robot after a report joins the ticket: the
+// robot's encrypted download is fetched, decrypted and stored.
+func TestRobotScreenshotJoinsTicket(t *testing.T) {
+	fastRobot(t, nil)
+	rfake := newRobotFake(t)
+	fake := wecomtest.New()
+	defer fake.Close()
+	env := robotOnly(withRobot(testEnv(t, fake), rfake))
+	startServe(t, env, fake)
+	waitSubscribed(t, rfake)
+	st := openTestStore(t, env)
+
+	key := bytes.Repeat([]byte{9}, 32)
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{2}, 500)...)
+	img := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		pad := 32 - len(png)%32
+		data := append(append([]byte(nil), png...), bytes.Repeat([]byte{byte(pad)}, pad)...)
+		block, _ := aes.NewCipher(key)
+		cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(data, data)
+		w.Write(data)
+	}))
+	defer img.Close()
+
+	report := push(t, rfake, aibottest.Msg{UserID: "nurse01", Content: "报修 门诊收费 3号窗口打印不了发票"})
+	waitFor(t, "the ticket", func() bool { return len(robotTo(t, rfake, "nurse01", report)) == 1 })
+	shot := push(t, rfake, aibottest.Msg{UserID: "nurse01", MsgType: "image",
+		Extra: map[string]any{"image": map[string]string{"url": img.URL + "/x", "aeskey": base64.StdEncoding.EncodeToString(key)}}})
+	waitFor(t, "the answer to the screenshot", func() bool { return len(robotTo(t, rfake, "nurse01", shot)) == 1 })
+	if got := robotTo(t, rfake, "nurse01", shot)[0].Text; !strings.Contains(got, "附到工单 #1") {
+		t.Fatalf("answer %q", got)
+	}
+	var files []models.File
+	st.View(context.Background(), func(tx *models.Tx) error {
+		var err error
+		files, err = tx.FilesOf(1)
+		return err
+	})
+	if len(files) != 1 || files[0].Size != int64(len(png)) || files[0].Mime != "image/png" {
+		t.Fatalf("files of #1: %+v", files)
+	}
 }

@@ -53,8 +53,8 @@ type Incoming struct {
 	// answers it (aibot_respond_msg; a card update for a click).
 	ReqID string `json:",omitempty"`
 	// MediaURL and MediaAESKey are the image or file of a robot message: an
-	// encrypted download valid for a few minutes (aibot.DecryptMedia). The
-	// attachment store takes them from here.
+	// encrypted download valid for a few minutes (aibot.DecryptMedia); its
+	// MediaID stands for both, for the attachment store (RobotMedia).
 	MediaURL    string `json:",omitempty"`
 	MediaAESKey string `json:",omitempty"`
 }

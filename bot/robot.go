@@ -207,6 +207,8 @@ func RobotMessage(m aibot.Message, now time.Time) (Incoming, bool) {
 	if in.User == "" {
 		return Incoming{}, false
 	}
+	// The attachment store fetches media by id (RobotMedia reads it).
+	in.MediaID = robotMediaID(in.MediaURL, in.MediaAESKey)
 	return in, true
 }
 

@@ -1,7 +1,14 @@
 package bot
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -34,11 +41,11 @@ func TestRobotMessage(t *testing.T) {
 		{"voice arrives transcribed", `{"msgid":"m3","chattype":"single","from":{"userid":"nurse01"},"msgtype":"voice","voice":{"content":"打印机卡纸了"}}`,
 			Incoming{Key: "aibot:m3", MsgID: "m3", User: "nurse01", Type: "text", Text: "打印机卡纸了", Channel: "robot", ReqID: "r1"}, true},
 		{"image keeps its download", `{"msgid":"m4","chattype":"single","from":{"userid":"nurse01"},"msgtype":"image","image":{"url":"https://x/1","aeskey":"k1"}}`,
-			Incoming{Key: "aibot:m4", MsgID: "m4", User: "nurse01", Type: "image", Channel: "robot", ReqID: "r1", MediaURL: "https://x/1", MediaAESKey: "k1"}, true},
+			Incoming{Key: "aibot:m4", MsgID: "m4", User: "nurse01", Type: "image", Channel: "robot", ReqID: "r1", MediaURL: "https://x/1", MediaAESKey: "k1", MediaID: "aibot-media:k1 https://x/1"}, true},
 		{"file", `{"msgid":"m5","chattype":"single","from":{"userid":"nurse01"},"msgtype":"file","file":{"url":"https://x/2","aeskey":"k2"}}`,
-			Incoming{Key: "aibot:m5", MsgID: "m5", User: "nurse01", Type: "file", Channel: "robot", ReqID: "r1", MediaURL: "https://x/2", MediaAESKey: "k2"}, true},
+			Incoming{Key: "aibot:m5", MsgID: "m5", User: "nurse01", Type: "file", Channel: "robot", ReqID: "r1", MediaURL: "https://x/2", MediaAESKey: "k2", MediaID: "aibot-media:k2 https://x/2"}, true},
 		{"mixed is text with its first image", `{"msgid":"m6","chattype":"group","chatid":"wr1","from":{"userid":"nurse01"},"msgtype":"mixed","mixed":{"msg_item":[{"msgtype":"text","text":{"content":"@运维助手 屏幕这样了"}},{"msgtype":"image","image":{"url":"https://x/3","aeskey":"k3"}}]}}`,
-			Incoming{Key: "aibot:m6", MsgID: "m6", User: "nurse01", Type: "text", Text: "屏幕这样了", Channel: "robot", ChatID: "wr1", ReqID: "r1", MediaURL: "https://x/3", MediaAESKey: "k3"}, true},
+			Incoming{Key: "aibot:m6", MsgID: "m6", User: "nurse01", Type: "text", Text: "屏幕这样了", Channel: "robot", ChatID: "wr1", ReqID: "r1", MediaURL: "https://x/3", MediaAESKey: "k3", MediaID: "aibot-media:k3 https://x/3"}, true},
 		{"unknown type", `{"msgid":"m7","chattype":"single","from":{"userid":"nurse01"},"msgtype":"location"}`, Incoming{}, false},
 		{"no sender", `{"msgid":"m8","chattype":"single","from":{"userid":""},"msgtype":"text","text":{"content":"hi"}}`, Incoming{}, false},
 	}
@@ -139,4 +146,57 @@ func TestRobotReceiver(t *testing.T) {
 	if len(welcomed) != 1 || welcomed[0] != "ev2" || len(got) != before {
 		t.Fatalf("welcomed %v, queued %d", welcomed, len(got)-before)
 	}
+}
+
+// encryptMedia is WeCom's side of DecryptMedia: AES-256-CBC, the key's
+// first 16 bytes as IV, PKCS#7 to 32 bytes.
+func encryptMedia(t *testing.T, plain []byte, key []byte) []byte {
+	t.Helper()
+	pad := 32 - len(plain)%32
+	data := append(append([]byte(nil), plain...), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(data, data)
+	return data
+}
+
+// A robot message's image reaches the attachment store like an app
+// one: downloaded from its URL and decrypted; app media ids go to the app.
+func TestRobotMedia(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	aesKey := base64.StdEncoding.EncodeToString(key)
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, 100)...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Disposition", `attachment; filename="screen.png"`)
+		w.Write(encryptMedia(t, png, key))
+	}))
+	defer srv.Close()
+	var m aibot.Message
+	json.Unmarshal([]byte(`{"msgid":"m1","chattype":"single","from":{"userid":"nurse01"},"msgtype":"image","image":{"url":"`+srv.URL+`/img","aeskey":"`+aesKey+`"}}`), &m)
+	in, _ := RobotMessage(m, testNow)
+
+	var asked []string
+	rm := RobotMedia{App: mediaFunc(func(id string) { asked = append(asked, id) })}
+	got, err := rm.GetMedia(context.Background(), in.MediaID, 1<<20)
+	if err != nil || !bytes.Equal(got.Data, png) || got.Name != "screen.png" || got.ContentType != "image/png" {
+		t.Fatalf("robot media: %v %q %q %d bytes", err, got.Name, got.ContentType, len(got.Data))
+	}
+	if _, err := rm.GetMedia(context.Background(), in.MediaID, 50); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, err := rm.GetMedia(context.Background(), "MEDIA_ID_1", 1<<20); err != nil || len(asked) != 1 || asked[0] != "MEDIA_ID_1" {
+		t.Fatalf("app media: %v %v", err, asked)
+	}
+	if _, err := (RobotMedia{}).GetMedia(context.Background(), "MEDIA_ID_1", 1<<20); err == nil {
+		t.Fatal("app media without the app")
+	}
+}
+
+type mediaFunc func(id string)
+
+func (f mediaFunc) GetMedia(_ context.Context, id string, _ int64) (Media, error) {
+	f(id)
+	return Media{Data: []byte("x")}, nil
 }

@@ -51,6 +51,8 @@ type server struct {
 	alertm *monitor.Metrics
 	// wecom is the app's client (console login codes); nil without WeCom.
 	wecom *bot.Client
+	// robot is the smart robot's long connection; nil when not configured.
+	robot *robotChannel
 }
 
 // cmdServe runs until SIGTERM, then stops taking callbacks, finishes the
@@ -100,6 +102,7 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 	if a.cfg.Phone.GatewayURL != "" {
 		route.Phone = &outbox.PhoneGateway{URL: a.cfg.Phone.GatewayURL, Token: a.cfg.Phone.Token}
 	}
+	var appMedia bot.MediaGetter // the app's media/get, for the robot's fetcher
 	if a.cfg.WeCom.Enabled() {
 		crypto, err := bot.NewCrypto(a.cfg.WeCom.Token, a.cfg.WeCom.AESKey, a.cfg.WeCom.CorpID)
 		if err != nil {
@@ -119,8 +122,15 @@ func newServer(ctx context.Context, a *app) (*server, error) {
 		s.wecom = c
 		a.jobs.Members = a.departmentMembers
 		a.handlers.SetMedia(c, a.mediaBucket())
+		appMedia = c
 		route.WeCom = &outbox.WeCom{Client: c, OpsChatID: a.cfg.WeCom.OpsChatID, RobotKey: a.cfg.WeCom.RobotKey, Fallback: a.supervisors, Files: a.readFile}
-	} else {
+	}
+	if a.cfg.WeCom.BotEnabled() {
+		if err := s.newRobot(&route, appMedia); err != nil {
+			return nil, err
+		}
+	}
+	if !a.cfg.WeCom.Enabled() && !a.cfg.WeCom.BotEnabled() {
 		a.log.Warn("WeCom is not configured: callbacks are refused and messages stay in the outbox")
 	}
 	s.alertm = monitor.NewMetrics(s.reg)
@@ -247,7 +257,7 @@ func (s *server) run(ctx context.Context, ln, admin net.Listener) error {
 	go func() {
 		defer wg.Done()
 		// Without WeCom, messages wait in the outbox for it to be set up.
-		if s.cfg.WeCom.Enabled() {
+		if s.cfg.WeCom.Enabled() || s.cfg.WeCom.BotEnabled() {
 			s.sender.Run(work, 2*time.Second)
 		}
 	}()
@@ -259,10 +269,16 @@ func (s *server) run(ctx context.Context, ln, admin net.Listener) error {
 	if err != nil {
 		return err
 	}
+	robotCtx, stopRobot := context.WithCancel(work)
+	defer stopRobot()
+	robotDone := make(<-chan struct{})
+	if s.robot != nil {
+		robotDone = s.startRobot(robotCtx, inbox)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- adm.Serve(admin) }()
-	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "admin_addr", admin.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
+	s.log.Info("opsbot serving", "addr", ln.Addr().String(), "admin_addr", admin.Addr().String(), "wecom", s.cfg.WeCom.Enabled(), "robot", s.cfg.WeCom.BotEnabled(), "db", s.store.Driver(), "redis", s.cfg.Redis != "")
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -270,6 +286,15 @@ func (s *server) run(ctx context.Context, ln, admin net.Listener) error {
 	shut, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	srv.Shutdown(shut)
+	// The robot's callbacks already received reach the queue before it
+	// closes (at most 5 s).
+	stopRobot()
+	if s.robot != nil {
+		select {
+		case <-robotDone:
+		case <-shut.Done():
+		}
+	}
 	adm.Shutdown(shut)
 	<-cr.Stop().Done()
 	s.queue.Close()

@@ -44,7 +44,29 @@ type Incoming struct {
 	// link, Format a voice's codec (amr, speex), ThumbMediaID a video's
 	// thumbnail.
 	MediaID, PicURL, Format, ThumbMediaID string
+	// Channel is how the message arrived: "" for the app callback (and
+	// rows stored before the robot existed) or ChannelRobot.
+	Channel string `json:",omitempty"`
+	// ChatID is the group chat a robot message was sent in; "" one-to-one.
+	ChatID string `json:",omitempty"`
+	// ReqID is the robot callback's req_id: a reply inside WeCom's window
+	// answers it (aibot_respond_msg; a card update for a click).
+	ReqID string `json:",omitempty"`
+	// MediaURL and MediaAESKey are the image or file of a robot message: an
+	// encrypted download valid for a few minutes (aibot.DecryptMedia); its
+	// MediaID stands for both, for the attachment store (RobotMedia).
+	MediaURL    string `json:",omitempty"`
+	MediaAESKey string `json:",omitempty"`
 }
+
+// ChannelRobot marks a message that came through the smart robot.
+const ChannelRobot = "robot"
+
+// IsRobot reports whether the message came through the smart robot.
+func (m Incoming) IsRobot() bool { return m.Channel == ChannelRobot }
+
+// InGroup reports whether the message was sent in a group chat.
+func (m Incoming) InGroup() bool { return m.ChatID != "" }
 
 // Message types and events opsbot looks at.
 const (

@@ -223,11 +223,11 @@ func (h *Handlers) tx(c *bot.Context, fn func(*models.Tx) error) error {
 			return err
 		}
 		for i, text := range c.Replies() {
-			if err := tx.Send(models.Message{To: c.User(), Text: text, Key: fmt.Sprintf("r:%s:%d", c.Msg.Key, i)}); err != nil {
+			if err := tx.Send(replyMessage(c, i, text)); err != nil {
 				return err
 			}
 		}
-		return nil
+		return groupReply(tx, c)
 	})
 	if err == nil {
 		c.TakeReplies()

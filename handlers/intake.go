@@ -91,6 +91,7 @@ func (h *Handlers) advance(tx *models.Tx, c *bot.Context, in *intake) error {
 	}
 	if q := h.nextQuestion(in); q != "" {
 		c.Reply(q)
+		setGroupLine(c, "已收到，请在与我的私聊中补充几项信息完成报修")
 		return h.saveIntake(tx, c, in)
 	}
 	if err := h.openTicket(tx, c, models.NewTicket{

@@ -49,6 +49,7 @@ func (h *Handlers) openTicket(tx *models.Tx, c *bot.Context, in models.NewTicket
 		return err
 	}
 	c.Reply(h.createdReply(t))
+	setGroupLine(c, fmt.Sprintf("已登记工单 #%d，详情已私信", t.ID))
 	if len(files) > 0 {
 		c.Replyf("已附上 %d 个附件。", len(files))
 	}

@@ -13,6 +13,10 @@ import (
 // OpsGroup is the recipient that stands for the operations group chat.
 const OpsGroup = "@ops"
 
+// RobotPrefix marks a recipient reached through the smart robot only:
+// "robot:<chatid>", a userid for its one-to-one chat or a group chat id.
+const RobotPrefix = "robot:"
+
 // PhonePrefix marks a recipient that is a phone number for the SMS/phone
 // gateway rather than a WeCom user.
 const PhonePrefix = "phone:"
@@ -95,7 +99,7 @@ type CardUpdate struct {
 
 // Message is what a handler or job asks to send.
 type Message struct {
-	To       string // a userid, or OpsGroup
+	To       string // a userid, OpsGroup, RobotPrefix+chatid or PhonePrefix+number
 	Text     string
 	Markdown bool
 	Card     *Card
@@ -108,6 +112,10 @@ type Message struct {
 	// Key identifies the message for idempotency; it must be the same when
 	// the same cause is processed again.
 	Key string
+	// ReplyTo, for a reply to a smart-robot message, is the callback it
+	// answers (bot.RobotRef): the robot answers it while WeCom allows,
+	// else pushes a new message. Kept in the row's response code.
+	ReplyTo string
 }
 
 // Send queues m in the outbox within the transaction. A message whose key is
@@ -130,6 +138,9 @@ func (tx *Tx) Send(m Message) error {
 		row.MsgType, row.FileID = MsgFile, &id
 	case m.Markdown:
 		row.MsgType = "markdown"
+	}
+	if m.ReplyTo != "" && m.CardUpdate == nil {
+		row.ResponseCode = m.ReplyTo
 	}
 	if m.TicketID != 0 {
 		id := m.TicketID

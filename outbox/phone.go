@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"opsbot/bot"
 	"opsbot/models"
 )
 
@@ -64,10 +65,17 @@ func (g *PhoneGateway) Deliver(ctx context.Context, m models.OutboxMessage) (str
 }
 
 // Route sends each message through the deliverer for its recipient:
-// phone numbers to the gateway, everything else to WeCom.
+// phone numbers to the gateway, "robot:" recipients and the updates of
+// cards clicked in the robot's chat to the robot, the ops group to the
+// robot when RobotOps, and everyone else to the app (WeCom), or to the
+// robot when there is no app.
 type Route struct {
 	WeCom Deliverer
 	Phone Deliverer
+	Robot Deliverer
+	// RobotOps sends OpsGroup messages through Robot (a robot group chat
+	// is the ops group).
+	RobotOps bool
 }
 
 // Deliver implements Deliverer.
@@ -78,8 +86,31 @@ func (r Route) Deliver(ctx context.Context, m models.OutboxMessage) (string, err
 		}
 		return r.Phone.Deliver(ctx, m)
 	}
-	if r.WeCom == nil {
-		return "", Permanent{fmt.Errorf("no WeCom configured")}
+	if r.viaRobot(m) {
+		if r.Robot == nil {
+			return "", Permanent{fmt.Errorf("no smart robot configured")}
+		}
+		return r.Robot.Deliver(ctx, m)
 	}
 	return r.WeCom.Deliver(ctx, m)
+}
+
+// viaRobot reports whether m goes through the smart robot.
+func (r Route) viaRobot(m models.OutboxMessage) bool {
+	if strings.HasPrefix(m.Recipient, models.PhonePrefix) {
+		return false
+	}
+	return strings.HasPrefix(m.Recipient, models.RobotPrefix) ||
+		(m.MsgType == models.MsgCardUpdate && bot.IsRobotRef(m.ResponseCode)) ||
+		(m.Recipient == models.OpsGroup && r.RobotOps) ||
+		r.WeCom == nil
+}
+
+// Hold implements Gate: a message for the robot waits while the robot
+// cannot send.
+func (r Route) Hold(m models.OutboxMessage) (time.Duration, bool) {
+	if g, ok := r.Robot.(Gate); ok && r.viaRobot(m) {
+		return g.Hold(m)
+	}
+	return 0, false
 }

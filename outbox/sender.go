@@ -263,6 +263,16 @@ func (s *Sender) deliverTo(ctx context.Context, rows []models.OutboxMessage) (in
 	sent := 0
 	var failures []failure
 	for i, u := range units {
+		if wait, down := s.channelDown(u[0]); down {
+			// No rate slot is spent on a channel that cannot send.
+			ids := make([]int64, 0, len(rows))
+			for _, v := range units[i:] {
+				for _, m := range v {
+					ids = append(ids, m.ID)
+				}
+			}
+			return sent, failures, s.Store.Postpone(context.WithoutCancel(ctx), ids, s.Store.Now().Add(wait))
+		}
 		if wait := s.allow(ctx, u[0].Recipient); wait > 0 {
 			s.Metrics.limited()
 			for _, o := range s.hold(u[0].Recipient, units[i:], s.Store.Now().Add(wait)) {
@@ -375,7 +385,9 @@ func mergeUnits(rows []models.OutboxMessage) [][]models.OutboxMessage {
 	var units [][]models.OutboxMessage
 	size := 0
 	for _, m := range rows {
-		if n := len(units); n > 0 && m.MsgType == "text" && units[n-1][0].MsgType == "text" && size+len(m.Content)+2 <= mergeLimit {
+		// Rows answering different robot callbacks stay apart: each is
+		// the answer to its own message.
+		if n := len(units); n > 0 && m.MsgType == "text" && units[n-1][0].MsgType == "text" && m.ResponseCode == units[n-1][0].ResponseCode && size+len(m.Content)+2 <= mergeLimit {
 			units[n-1] = append(units[n-1], m)
 			size += len(m.Content) + 2
 			continue
@@ -404,6 +416,13 @@ func (s *Sender) deliverUnit(ctx context.Context, u []models.OutboxMessage) (str
 func (s *Sender) failed(ctx context.Context, m models.OutboxMessage, derr error) (gaveUp bool, err error) {
 	attempt := m.Attempts + 1
 	reason := derr.Error()
+	var down Unavailable
+	if errors.As(derr, &down) {
+		// The channel is down, not the message: it waits, however long
+		// the outage, without using up its attempts.
+		s.Log.Debug("outbox channel unavailable, postponed", "outbox", m.ID, "err", reason)
+		return false, s.Store.Postpone(ctx, []int64{m.ID}, s.Store.Now().Add(max(down.Wait, time.Second)))
+	}
 	if retryable(derr) && attempt < s.MaxAttempts {
 		s.Log.Warn("outbox send failed, will retry", "outbox", m.ID, "attempt", attempt, "err", reason)
 		s.Metrics.retried()
@@ -490,6 +509,35 @@ func retryable(err error) bool {
 		return r.Retryable()
 	}
 	return true
+}
+
+// Unavailable marks a channel that cannot send right now (the smart
+// robot's connection is down or held by another replica): the message is
+// postponed by Wait, not counted as a failed attempt.
+type Unavailable struct {
+	Err  error
+	Wait time.Duration
+}
+
+func (u Unavailable) Error() string   { return u.Err.Error() }
+func (u Unavailable) Unwrap() error   { return u.Err }
+func (u Unavailable) Retryable() bool { return true }
+
+// Gate is implemented by a Deliverer that can tell, before a rate slot is
+// taken, that a message cannot go now (the robot's connection is down).
+type Gate interface {
+	// Hold reports whether m must wait, and how long to wait before asking again.
+	Hold(m models.OutboxMessage) (wait time.Duration, hold bool)
+}
+
+// channelDown asks the Deliverer's Gate, if any, whether m must wait.
+func (s *Sender) channelDown(m models.OutboxMessage) (time.Duration, bool) {
+	g, ok := s.Deliverer.(Gate)
+	if !ok {
+		return 0, false
+	}
+	wait, hold := g.Hold(m)
+	return max(wait, time.Second), hold
 }
 
 // Permanent marks an error no retry can fix.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"opsbot/bot"
 	"opsbot/configs"
@@ -62,25 +63,20 @@ func (h *Handlers) announce(tx *models.Tx, c *bot.Context, t *models.Ticket) err
 	for i, s := range targets {
 		ids[i] = s.UserID
 	}
-	// In a burst (an outage nobody has linked yet, a storm of reports) an
-	// engineer whose cards are already held back by WeCom's 30 a minute
-	// gets no more: each would delay their reminders and everything else
-	// by two seconds. The ticket stays in 待办 and its reminders run.
-	backlog, err := tx.PendingAnnouncements(ids)
+	// In a burst (an outage nobody has linked yet, a storm of reports)
+	// an engineer gets at most announceLimit cards a minute: each one more
+	// would wait behind WeCom's 30 a minute and hold back their reminders.
+	// The ticket stays in 待办 and its reminders run.
+	room, err := tx.AnnounceRoom(ids, announceLimit, time.Minute)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if backlog[id] < announceBacklog {
-			recipients = append(recipients, id)
-		}
-	}
+	recipients = append(recipients, room...)
 	return h.sendClaimCards(tx, c, t, title, recipients)
 }
 
-// announceBacklog is how many undelivered 接单 cards one engineer may have
-// queued before new tickets stop adding to them.
-const announceBacklog = 10
+// announceLimit is how many 接单 cards one engineer gets a minute.
+const announceLimit = 10
 
 // opsGroupConfigured reports whether an ops group chat exists (an app
 // chat, a group robot, or the smart robot's chat).

@@ -134,24 +134,48 @@ func SizeText(n int64) string {
 	return fmt.Sprintf("%d KB", (n+1023)/1024)
 }
 
-// PendingAnnouncements counts, per recipient, the 接单 cards queued and not
-// yet delivered (held back by WeCom's per-person limit in a burst).
-func (tx *Tx) PendingAnnouncements(recipients []string) (map[string]int64, error) {
-	out := map[string]int64{}
-	if len(recipients) == 0 {
-		return out, nil
+// AnnounceRoom returns which of the engineers ids may get one more 接单
+// card now: fewer than limit cards in the last window, and not being
+// announced to by another transaction at this moment. In a burst the
+// cards would otherwise queue behind WeCom's 30 a minute per person and
+// hold back that person's reminders. On PostgreSQL the engineers' staff
+// rows are locked (SKIP LOCKED) for the rest of the transaction, so two
+// batches never both count an engineer as having room.
+func (tx *Tx) AnnounceRoom(ids []string, limit int, window time.Duration) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	if err := tx.flush(); err != nil {
 		return nil, err
 	}
+	free := ids
+	if tx.s.driver == "postgres" {
+		free = nil
+		if err := tx.db.Raw(`SELECT user_id FROM staff WHERE user_id IN ? ORDER BY user_id FOR UPDATE SKIP LOCKED`, ids).Scan(&free).Error; err != nil {
+			return nil, wrap("announce room", err)
+		}
+		if len(free) == 0 {
+			return nil, nil
+		}
+	}
 	var rows []struct {
 		Recipient string
-		N         int64
+		N         int
 	}
-	err := tx.db.Raw(`SELECT recipient, COUNT(*) AS n FROM outbox WHERE status = ? AND msg_key LIKE 'a:%' AND recipient IN ? GROUP BY recipient`,
-		OutboxPending, recipients).Scan(&rows).Error
+	err := tx.db.Raw(`SELECT recipient, COUNT(*) AS n FROM outbox WHERE msg_key LIKE 'a:%' AND created_at > ? AND recipient IN ? GROUP BY recipient`,
+		tx.now.Add(-window), free).Scan(&rows).Error
+	if err != nil {
+		return nil, wrap("announce room", err)
+	}
+	sent := map[string]int{}
 	for _, r := range rows {
-		out[r.Recipient] = r.N
+		sent[r.Recipient] = r.N
 	}
-	return out, wrap("pending announcements", err)
+	var out []string
+	for _, id := range free {
+		if sent[id] < limit {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

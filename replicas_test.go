@@ -412,7 +412,8 @@ func TestThreeReplicas(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("not quiet after 100 s: %d tickets, %d confirmed, reminders %v, outbox %v", n, len(conf), levels, ob)
+			pending, _ := c.db.PendingBy(ctx)
+			t.Errorf("not quiet after 100 s: %d tickets, %d confirmed, reminders %v, outbox %v, pending by recipient and key %v", n, len(conf), levels, ob, pending)
 			break
 		}
 		time.Sleep(500 * time.Millisecond)

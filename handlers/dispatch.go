@@ -59,20 +59,31 @@ func (h *Handlers) announce(tx *models.Tx, c *bot.Context, t *models.Ticket) err
 	if h.opsGroupConfigured() || t.Priority == models.PriorityHigh || t.Major {
 		recipients = append(recipients, models.OpsGroup)
 	}
-	ids := make([]string, len(targets))
-	for i, s := range targets {
-		ids[i] = s.UserID
+	for _, s := range targets {
+		recipients = append(recipients, s.UserID)
 	}
-	// In a burst (an outage nobody has linked yet, a storm of reports)
-	// an engineer gets at most announceLimit cards a minute: each one more
-	// would wait behind WeCom's 30 a minute and hold back their reminders.
-	// The ticket stays in 待办 and its reminders run.
-	room, err := tx.AnnounceRoom(ids, announceLimit, time.Minute)
-	if err != nil {
-		return err
-	}
-	recipients = append(recipients, room...)
 	return h.sendClaimCards(tx, c, t, title, recipients)
+}
+
+// withRoom drops, from the engineers among recipients, those who had
+// announceLimit 接单 cards in the last minute. In a burst (an outage nobody
+// has linked yet, a storm of reports) each card more would wait behind
+// WeCom's 30 a minute and hold back that engineer's reminders; the ticket
+// stays in 待办 and its reminders run. Urgent tickets always go out.
+func (h *Handlers) withRoom(tx *models.Tx, t *models.Ticket, recipients []string) ([]string, error) {
+	if t.Priority == models.PriorityHigh || t.Major {
+		return recipients, nil
+	}
+	var people, out []string
+	for _, r := range recipients {
+		if r == models.OpsGroup {
+			out = append(out, r)
+		} else {
+			people = append(people, r)
+		}
+	}
+	room, err := tx.AnnounceRoom(people, announceLimit, time.Minute)
+	return append(out, room...), err
 }
 
 // announceLimit is how many 接单 cards one engineer gets a minute.
@@ -88,6 +99,10 @@ func (h *Handlers) opsGroupConfigured() bool {
 // sendClaimCards sends the announce card of t to each recipient, under
 // keys a claim finds again to update the cards.
 func (h *Handlers) sendClaimCards(tx *models.Tx, c *bot.Context, t *models.Ticket, title string, recipients []string) error {
+	recipients, err := h.withRoom(tx, t, recipients)
+	if err != nil {
+		return err
+	}
 	for _, to := range recipients {
 		if to == c.User() {
 			continue

@@ -135,3 +135,23 @@ func (d *DB) SendDelays(ctx context.Context, prefix string, slow time.Duration) 
 	}
 	return n, longest, nil
 }
+
+// PendingBy counts pending outbox rows by recipient and key prefix, to
+// say what a drill that never went quiet was still waiting on.
+func (d *DB) PendingBy(ctx context.Context) (map[string]int, error) {
+	rows, err := d.conn.Query(ctx, `SELECT recipient || ' ' || split_part(msg_key, ':', 1), COUNT(*) FROM outbox WHERE status = 'pending' GROUP BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}

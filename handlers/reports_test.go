@@ -27,6 +27,7 @@ func TestMonthlyReportDeliveredAndConfirmed(t *testing.T) {
 		hs.click("nurse01", "confirm:1:yes")
 		hs.click("nurse01", "rate:1:100")
 		hs.say("nurse02", "检验系统打不开了，检验科")
+		hs.say("zhaoliu", "重大 2")
 		cfg := configs.Default()
 		cfg.Hospital.Approvers = []string{"xxk01", "xxk02"}
 		cat := hs.h.Catalog()
@@ -71,6 +72,19 @@ func TestMonthlyReportDeliveredAndConfirmed(t *testing.T) {
 		rows, _ := x.GetRows(reports.SheetTickets)
 		if len(rows) != 3 { // header + 2 tickets
 			t.Fatalf("ticket sheet has %d rows", len(rows))
+		}
+		// The service records: the major incident is listed, and the
+		// change, problem and inspection tables say there were none.
+		recs, _ := x.GetRows(reports.SheetRecords)
+		var flat []string
+		for _, r := range recs {
+			flat = append(flat, strings.Join(r, "|"))
+		}
+		all := strings.Join(flat, "\n")
+		for _, w := range []string{"重大事件分析报告", "2|检验信息系统", "本期无变更", "没有未关闭的问题", "日常巡检"} {
+			if !strings.Contains(all, w) {
+				t.Errorf("服务记录 lacks %q:\n%s", w, all)
+			}
 		}
 
 		got = hs.click("xxk01", "report:ok:monthly:2026-11")

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"opsbot/configs"
@@ -99,6 +100,9 @@ func (src Source) build(ctx context.Context, kind Kind, p models.Period, key str
 			}
 			r.LowRatings = append(r.LowRatings, lr)
 		}
+		if r.Records, err = recordsOf(tx, p, src.Catalog, src.Config.Location()); err != nil {
+			return err
+		}
 		cs, err := tx.Confirmations(string(kind), key)
 		if err != nil {
 			return err
@@ -187,4 +191,78 @@ func ConfirmCard(kind Kind, period, summary string) *models.Card {
 		Desc:    summary,
 		Buttons: []models.CardButton{{Key: "report:ok:" + key, Text: "确认", Style: 1}, {Key: "report:object:" + key, Text: "有意见", Style: 2}},
 	}
+}
+
+// recordsOf lists the period's service records for the 服务记录 sheet:
+// major-incident reports and the hospital's answers, changes with the
+// incidents linked to them, open problems with their tickets, and the
+// routine inspections (tender 4, 4.5.4).
+func recordsOf(tx *models.Tx, p models.Period, cat *models.Catalog, loc *time.Location) ([]RecordTable, error) {
+	when := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.In(loc).Format("2006-01-02 15:04")
+	}
+	var out []RecordTable
+	incidents, err := tx.IncidentReportsIn(p.From, p.To)
+	if err != nil {
+		return nil, err
+	}
+	it := RecordTable{Title: "重大事件分析报告", Header: []string{"工单号", "系统", "事件", "发生时间", "解决时间", "并入报修", "报告状态", "医院意见"}, Empty: "本期无重大事件"}
+	for _, in := range incidents {
+		opinion := in.Comment
+		if in.DecidedBy != "" {
+			opinion = strings.TrimSpace(in.DecidedBy + " " + when(in.DecidedAt) + " " + in.Comment)
+		}
+		it.Rows = append(it.Rows, []string{fmt.Sprint(in.TicketID), cat.Name(in.System), in.Title, when(&in.CreatedAt), when(in.ResolvedAt), fmt.Sprint(in.Merged), in.Status, opinion})
+	}
+	out = append(out, it)
+
+	changes, err := tx.ChangesIn(p.From, p.To)
+	if err != nil {
+		return nil, err
+	}
+	ct := RecordTable{Title: "变更", Header: []string{"变更号", "系统", "内容", "窗口开始", "窗口结束", "风险", "状态", "关联的报修"}, Empty: "本期无变更"}
+	for _, c := range changes {
+		var linked []string
+		for _, id := range c.Linked {
+			linked = append(linked, fmt.Sprintf("#%d", id))
+		}
+		ch := c.Change
+		ct.Rows = append(ct.Rows, []string{fmt.Sprint(ch.ID), cat.Name(ch.System), ch.What, when(&ch.WindowFrom), when(&ch.WindowTo), ch.Risk, ch.Status.Label(), strings.Join(linked, "、")})
+	}
+	out = append(out, ct)
+
+	problems, err := tx.OpenProblems()
+	if err != nil {
+		return nil, err
+	}
+	pt := RecordTable{Title: "未关闭的问题（问题根治）", Header: []string{"问题", "系统", "标题", "提出时间", "根因", "关联工单"}, Empty: "没有未关闭的问题"}
+	for _, pr := range problems {
+		var ids []string
+		for _, t := range pr.Tickets {
+			ids = append(ids, fmt.Sprintf("#%d", t.ID))
+		}
+		pt.Rows = append(pt.Rows, []string{fmt.Sprintf("P%d", pr.Problem.ID), cat.Name(pr.Problem.System), pr.Problem.Title, when(&pr.Problem.CreatedAt), pr.Problem.RootCause, strings.Join(ids, "、")})
+	}
+	out = append(out, pt)
+
+	ins, err := tx.Inspections(p.From, p.To)
+	if err != nil {
+		return nil, err
+	}
+	nt := RecordTable{Title: fmt.Sprintf("日常巡检：完成 %d 次，漏检 %d 次，进行中 %d 次，异常 %d 项", ins.Done, ins.Missed, ins.Pending, len(ins.Anomalies)),
+		Header: []string{"巡检", "计划时间", "完成时间", "工程师", "异常"}, Empty: "本期没有巡检记录"}
+	for _, in := range ins.Inspections {
+		var items []string
+		for _, a := range ins.Anomalies {
+			if a.InspectionID == in.ID {
+				items = append(items, a.Item+"："+a.Note)
+			}
+		}
+		nt.Rows = append(nt.Rows, []string{in.Slot, when(&in.PlannedAt), when(in.DoneAt), in.EngineerID, strings.Join(items, "；")})
+	}
+	out = append(out, nt)
+	return out, nil
 }

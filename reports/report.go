@@ -56,12 +56,25 @@ type Report struct {
 	Survey *Survey
 	// Approvals are the hospital approvers' answers to this report.
 	Approvals []Approval
+	// Records are the period's service records (major-incident reports,
+	// changes and their linked incidents, open problems, inspections),
+	// each a titled table on the 服务记录 sheet.
+	Records []RecordTable
 	// SystemName gives a system code's Chinese name; PersonName a userid's
 	// name. Nil shows codes and ids as they are.
 	SystemName func(code string) string
 	PersonName func(userid string) string
 	// Location is the time zone times are shown in; nil uses the period's.
 	Location *time.Location
+}
+
+// RecordTable is one titled table of the 服务记录 sheet; Empty is shown
+// when it has no rows.
+type RecordTable struct {
+	Title  string
+	Header []string
+	Rows   [][]string
+	Empty  string
 }
 
 // DayCount is one day of the monthly trend.

@@ -25,6 +25,7 @@ const (
 	SheetRatings    = "满意度"
 	SheetSurvey     = "年度调查"
 	SheetTickets    = "工单明细"
+	SheetRecords    = "服务记录"
 )
 
 // Number formats of the report's cells; rates are numbers formatted as
@@ -66,6 +67,7 @@ func WriteXLSX(w io.Writer, r *Report) error {
 		{SheetBreaches, x.breaches},
 		{SheetRatings, x.ratings},
 		{SheetSurvey, x.survey},
+		{SheetRecords, x.records},
 		{SheetTickets, x.tickets},
 	}
 	for i, s := range steps {
@@ -450,6 +452,33 @@ func (x *xlsxWriter) breaches(sheet string) error {
 		}
 		g.put(b.TicketID, x.r.system(b.System), b.Priority.Label(), b.Title, x.r.person(b.Assignee), b.Status.Label(),
 			x.when(b.CreatedAt), clocks, styled{reason, x.wrap})
+	}
+	return g.err
+}
+
+// records writes the service records: one titled table after another.
+func (x *xlsxWriter) records(sheet string) error {
+	g := x.grid(sheet)
+	g.widths(10, 18, 36, 17, 17, 14, 40)
+	if len(x.r.Records) == 0 {
+		g.put("本期没有服务记录")
+	}
+	for i, t := range x.r.Records {
+		if i > 0 {
+			g.skip()
+		}
+		g.put(styled{t.Title, x.title})
+		g.head(t.Header...)
+		if len(t.Rows) == 0 {
+			g.put(t.Empty)
+		}
+		for _, row := range t.Rows {
+			cells := make([]any, len(row))
+			for j, c := range row {
+				cells[j] = c
+			}
+			g.put(cells...)
+		}
 	}
 	return g.err
 }

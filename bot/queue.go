@@ -33,16 +33,6 @@ type shard struct {
 	wake   chan struct{} // one pending signal: there is work or the shard closed
 }
 
-// NewQueue starts workers, each holding at most limit waiting messages,
-// handling one message at a time.
-func NewQueue(ctx context.Context, workers, limit int, handle func(context.Context, Incoming)) *Queue {
-	return NewBatchQueue(ctx, workers, limit, 1, func(ctx context.Context, msgs []Incoming) {
-		for _, m := range msgs {
-			handle(ctx, m)
-		}
-	})
-}
-
 // NewBatchQueue starts workers that hand handle up to maxBatch waiting
 // messages at once, in arrival order; a lone message is handed over at
 // once, never held back to fill a batch. handle must not keep the slice.

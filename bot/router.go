@@ -87,12 +87,8 @@ func (r *Router) OnError(f func(*Context, error)) { r.onError = f }
 // Commands lists the registered commands in registration order.
 func (r *Router) Commands() []*Command { return r.commands }
 
-// Match finds the command text starts with, and the rest as arguments.
-func (r *Router) Match(text string) (*Command, string) {
-	return r.match(Normalize(text))
-}
-
-// match is Match on text already normalised (a Context's Text is).
+// match finds the command text starts with, and the rest as arguments;
+// text is already normalised (a Context's Text is).
 func (r *Router) match(text string) (*Command, string) {
 	for _, n := range r.names {
 		if !strings.HasPrefix(text, n.name) {

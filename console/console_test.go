@@ -423,7 +423,6 @@ func TestWeComLogin(t *testing.T) {
 		loc.Query().Get("redirect_uri") != "https://ops.example.cn/console/login/callback" || loc.Fragment != "wechat_redirect" {
 		t.Fatalf("OAuth redirect: %d %s", r.code, r.header.Get("Location"))
 	}
-	state := loc.Query().Get("state")
 	if r := b.get("/console/login/callback?code=good&state=forged"); !strings.Contains(r.header.Get("Location"), "error=state") {
 		t.Errorf("forged state: %s", r.header.Get("Location"))
 	}
@@ -432,7 +431,7 @@ func TestWeComLogin(t *testing.T) {
 	if qr.Host != "login.work.weixin.qq.com" || qr.Query().Get("login_type") != "CorpApp" {
 		t.Errorf("QR redirect: %s", r.header.Get("Location"))
 	}
-	state = qr.Query().Get("state")
+	state := qr.Query().Get("state")
 	if r := b.get("/console/login/callback?code=bad&state=" + state); !strings.Contains(r.header.Get("Location"), "error=code") {
 		t.Errorf("bad code: %s", r.header.Get("Location"))
 	}

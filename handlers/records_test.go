@@ -145,7 +145,7 @@ func TestIncidentReportWithReturnThenConfirmation(t *testing.T) {
 		want(t, got.text("zhaoliu"), "退回", "补充根因的排查过程")
 
 		hs.say("lisi", "根因 1 数据库归档目录写满；磁盘监控阈值设为 98%，未能提前报警")
-		got = hs.say("zhaoliu", "事件报告 1 提交")
+		hs.say("zhaoliu", "事件报告 1 提交")
 		got = hs.click("xxk02", "irpt:1:ok")
 		want(t, got.text("xxk02"), "已确认")
 		want(t, got.text("zhaoliu"), "已由信息科 xxk02 确认")

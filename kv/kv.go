@@ -1,5 +1,5 @@
 // Package kv holds the small shared-state interfaces opsbot needs across
-// replicas (dedupe keys, conversation state, locks, rate windows) with a
+// replicas (dedupe keys, short-lived hints, locks, rate windows) with a
 // Redis implementation and an in-process one for a single instance.
 package kv
 
@@ -15,9 +15,6 @@ var ErrUnavailable = errors.New("kv: unavailable")
 
 // Store is the shared state opsbot keeps outside the database.
 type Store interface {
-	// SetNX stores value under key for ttl when the key is absent and
-	// reports whether it did.
-	SetNX(ctx context.Context, key, value string, ttl time.Duration) (bool, error)
 	// Get returns the value of key and whether it exists.
 	Get(ctx context.Context, key string) (string, bool, error)
 	// Set stores value under key; ttl 0 means no expiry.

@@ -38,15 +38,15 @@ func stores(t *testing.T, body func(t *testing.T, s kv.Store, wait func(time.Dur
 	})
 }
 
-func TestSetNXGetDelAndExpiry(t *testing.T) {
+func TestClaimGetDelAndExpiry(t *testing.T) {
 	stores(t, func(t *testing.T, s kv.Store, wait func(time.Duration)) {
 		ctx := context.Background()
-		ok, err := s.SetNX(ctx, "k", "1", 300*time.Millisecond)
-		if err != nil || !ok {
-			t.Fatalf("first SetNX %v %v", ok, err)
+		prior, err := s.Claim(ctx, "k", "1", 300*time.Millisecond)
+		if err != nil || prior != "" {
+			t.Fatalf("first Claim %q %v", prior, err)
 		}
-		if ok, _ := s.SetNX(ctx, "k", "2", time.Second); ok {
-			t.Fatal("second SetNX set an existing key")
+		if prior, _ := s.Claim(ctx, "k", "2", time.Second); prior == "" {
+			t.Fatal("second Claim set an existing key")
 		}
 		if v, ok, _ := s.Get(ctx, "k"); !ok || v != "1" {
 			t.Fatalf("Get %q %v", v, ok)
@@ -188,8 +188,8 @@ func TestConcurrentCallsGetTheirOwnAnswers(t *testing.T) {
 					errs <- err.Error()
 					return
 				}
-				if ok, _ := s.SetNX(ctx, k, "other", time.Minute); ok {
-					errs <- k + ": SetNX over a present key"
+				if prior, err := s.Claim(ctx, k, "other", time.Minute); err == nil && prior == "" {
+					errs <- k + ": Claim over a present key"
 				}
 				if got, ok, err := s.Get(ctx, k); got != v || !ok || err != nil {
 					errs <- k + ": got " + got
@@ -225,8 +225,8 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 	if _, _, err := r.Get(ctx, "k"); !errors.Is(err, kv.ErrUnavailable) {
 		t.Errorf("Get on a closed client: %v", err)
 	}
-	if _, err := r.SetNX(ctx, "k", "v", time.Second); !errors.Is(err, kv.ErrUnavailable) {
-		t.Errorf("SetNX on a closed client: %v", err)
+	if err := r.Set(ctx, "k", "v", time.Second); !errors.Is(err, kv.ErrUnavailable) {
+		t.Errorf("Set on a closed client: %v", err)
 	}
 	if err := r.Del(ctx, "k"); !errors.Is(err, kv.ErrUnavailable) {
 		t.Errorf("Del on a closed client: %v", err)

@@ -47,17 +47,6 @@ func (m *Memory) expiry(ttl time.Duration) time.Time {
 	return m.now().Add(ttl)
 }
 
-// SetNX implements Store.
-func (m *Memory) SetNX(_ context.Context, key, value string, ttl time.Duration) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.get(key); ok {
-		return false, nil
-	}
-	m.values[key] = memValue{value: value, expires: m.expiry(ttl)}
-	return true, nil
-}
-
 // Get implements Store.
 func (m *Memory) Get(_ context.Context, key string) (string, bool, error) {
 	m.mu.Lock()

@@ -76,15 +76,6 @@ func wrap(err error) error {
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
-// SetNX implements Store.
-func (r *Redis) SetNX(ctx context.Context, key, value string, ttl time.Duration) (bool, error) {
-	cmd := redis.NewStatusCmd(ctx, setArgs(r.k(key), value, ttl, "nx")...)
-	if err := r.do(ctx, cmd); err != nil {
-		return false, wrap(err) // redis.Nil: the key was there
-	}
-	return cmd.Val() == "OK", nil
-}
-
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, key string) (string, bool, error) {
 	cmd := redis.NewStringCmd(ctx, "get", r.k(key))

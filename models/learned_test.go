@@ -90,12 +90,12 @@ func TestPurgeAttachmentsKeepsOpenTickets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, keys, err := s.PurgeAttachments(ctx, clock.Now(), 100)
+		n, _, err := s.PurgeAttachments(ctx, clock.Now(), 100)
 		if err != nil || n != 0 {
 			t.Fatalf("fresh attachments purged: %d %v", n, err)
 		}
 		clock.Add(31 * 24 * time.Hour)
-		n, keys, err = s.PurgeAttachments(ctx, clock.Now().Add(-30*24*time.Hour), 100)
+		n, keys, err := s.PurgeAttachments(ctx, clock.Now().Add(-30*24*time.Hour), 100)
 		if err != nil || n != 2 || len(keys) != 1 || keys[0] != "attachments/k.jpg" {
 			t.Fatalf("purged %d keys %v err %v", n, keys, err)
 		}

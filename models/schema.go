@@ -29,15 +29,13 @@ func (s *Store) Columns(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Exec runs a raw statement; only tests and maintenance commands use it.
+// Exec runs a raw statement; the doctor's write probe and tests use it.
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
 
-// Raw runs a read-only query into dest; tests and reports use it.
+// Raw runs a read-only query into dest; the doctor's probe, cmd/seedyear
+// and tests use it.
 func (s *Store) Raw(ctx context.Context, dest any, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Raw(sql, args...).Scan(dest).Error
 }
-
-// Exec runs a raw statement in the transaction (tests use it to fail one).
-func (tx *Tx) Exec(sql string, args ...any) error { return tx.db.Exec(sql, args...).Error }

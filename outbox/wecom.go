@@ -170,7 +170,7 @@ func FitText(s string, limit int) string {
 				}
 				b.WriteString(string(r))
 				i++
-				tail = fmt.Sprintf("……（过长，已截断）")
+				tail = "……（过长，已截断）"
 				if i < len(lines) {
 					tail = fmt.Sprintf("\n……另有 %d 行未显示，发“待办”或“队列”查看全部。", len(lines)-i)
 				}

@@ -193,7 +193,7 @@ func startCluster(t *testing.T, o clusterOptions) *cluster {
 		}
 		// Kubernetes restarts a container that exits; so does the drill,
 		// once, and says so (docs/replicas.md: first migrations racing).
-		t.Errorf("%s exited at start and is restarted: %v", c.replicas[i].Name, firstLine(err.Error()))
+		t.Errorf("%s exited at start and is restarted: %v", c.replicas[i].Name, err)
 		c.startCrashes++
 		rep, err := drill.Start(c.bin, c.dir, c.replicas[i].Name+"-retry", c.env)
 		if err != nil {

@@ -1148,6 +1148,9 @@ func isNumeral(r rune) bool {
 // listed become inactive (old tickets still name them).
 func (s *Store) SyncCatalog(ctx context.Context, systems []System, departments []Department) error {
 	return s.Update(ctx, func(tx *Tx) error {
+		if err := tx.startupLock(); err != nil {
+			return err
+		}
 		listed := map[string]bool{}
 		for _, sys := range systems {
 			listed[sys.Code] = true

@@ -235,6 +235,9 @@ func (s *Store) SyncStaff(ctx context.Context, roster configs.Roster, resolve fu
 		listed[e.UserID] = st
 	}
 	err := s.Update(ctx, func(tx *Tx) error {
+		if err := tx.startupLock(); err != nil {
+			return err
+		}
 		var all []Staff
 		if err := tx.db.Find(&all).Error; err != nil {
 			return err

@@ -371,6 +371,17 @@ func (b *Batch) release() error {
 	return wrap("release inbox", b.db.Exec(`UPDATE inbox SET processed_at = NULL WHERE msg_key IN ?`, free).Error)
 }
 
+// startupLock serialises the syncs every replica runs at start (catalog,
+// roster) on PostgreSQL, under the migrations' advisory lock: replicas
+// starting together would otherwise both find a row missing and both
+// insert it, and one would exit on the unique key.
+func (tx *Tx) startupLock() error {
+	if tx.s.driver != "postgres" {
+		return nil
+	}
+	return wrap("startup lock", tx.db.Exec(`SELECT pg_advisory_xact_lock(7202611)`).Error)
+}
+
 // forUpdate locks selected rows on Postgres; SQLite ignores it (its
 // immediate transactions already hold the write lock).
 func (tx *Tx) forUpdate() *gorm.DB {

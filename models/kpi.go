@@ -173,6 +173,16 @@ const inPeriod = `t.created_at >= ? AND t.created_at < ? AND t.status <> 'cancel
 // of 500,000 tickets took 9.4-22.7 s on the loaded development machine,
 // against 4.5-7.0 s now; docs/kpi.md.)
 func (tx *Tx) Figures(p Period, targets configs.Contract, alertAtOrBelow int) (*Figures, error) {
+	return tx.figures(p, targets, alertAtOrBelow, true)
+}
+
+// Headline is Figures without the breakdowns and the breach list: the
+// counts and rates of a period, for trends (each month of a year).
+func (tx *Tx) Headline(p Period, targets configs.Contract, alertAtOrBelow int) (*Figures, error) {
+	return tx.figures(p, targets, alertAtOrBelow, false)
+}
+
+func (tx *Tx) figures(p Period, targets configs.Contract, alertAtOrBelow int, full bool) (*Figures, error) {
 	now := tx.now
 	from, to := p.From.UTC(), p.To.UTC()
 	f := &Figures{Period: p, At: now}
@@ -187,7 +197,23 @@ func (tx *Tx) Figures(p Period, targets configs.Contract, alertAtOrBelow int) (*
 		OpenBreached, Breached, Asked, Rated, Low, ScoreSum                                   int64
 		ResponseSeconds                                                                       float64
 	}
-	q := `SELECT t.system_code, t.department, t.priority, t.kind, t.assignee_id, COUNT(*) AS created,
+	dimCols, groupBy := `t.system_code, t.department, t.priority, t.kind, t.assignee_id,`, `
+GROUP BY t.system_code, t.department, t.priority, t.kind, t.assignee_id`
+	if !full {
+		dimCols, groupBy = "", ""
+	}
+	// The ratings joined are only those of the period's ticket numbers:
+	// without the range the planner hashes every rating ever given (a
+	// year's 300,000 for one month's figures).
+	var span struct{ Lo, Hi *int64 }
+	if err := tx.db.Raw(`SELECT MIN(id) AS lo, MAX(id) AS hi FROM tickets WHERE created_at >= ? AND created_at < ?`, from, to).Scan(&span).Error; err != nil {
+		return nil, wrap("figures", err)
+	}
+	var lo, hi int64
+	if span.Lo != nil {
+		lo, hi = *span.Lo, *span.Hi
+	}
+	q := `SELECT ` + dimCols + ` COUNT(*) AS created,
   ` + sumIf(`t.status IN ('new','claimed','onsite','paused')`) + ` AS open,
   ` + sumIf(e.resolved) + ` AS resolved,
   ` + sumIf(e.onTime) + ` AS on_time,
@@ -199,10 +225,9 @@ func (tx *Tx) Figures(p Period, targets configs.Contract, alertAtOrBelow int) (*
   ` + sumIf(e.anyBreach()) + ` AS breached,
   COUNT(r.ticket_id) AS asked, COUNT(r.score) AS rated, ` + sumIf(`r.score <= ?`) + ` AS low, COALESCE(SUM(r.score), 0) AS score_sum,
   COALESCE(SUM(CASE WHEN t.claimed_at IS NOT NULL THEN ` + epoch + ` END), 0) AS response_seconds
-FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id
-WHERE ` + inPeriod + `
-GROUP BY t.system_code, t.department, t.priority, t.kind, t.assignee_id`
-	if err := tx.db.Raw(q, now, now, now, now, now, now, alertAtOrBelow, from, to).Scan(&rows).Error; err != nil {
+FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id AND r.ticket_id >= ? AND r.ticket_id <= ?
+WHERE ` + inPeriod + groupBy
+	if err := tx.db.Raw(q, now, now, now, now, now, now, alertAtOrBelow, lo, hi, from, to).Scan(&rows).Error; err != nil {
 		return nil, wrap("figures", err)
 	}
 	if err := tx.db.Raw(`SELECT COUNT(*) FROM tickets t WHERE t.created_at >= ? AND t.created_at < ? AND t.status = 'cancelled'`, from, to).Scan(&f.Cancelled).Error; err != nil {
@@ -251,6 +276,9 @@ GROUP BY t.system_code, t.department, t.priority, t.kind, t.assignee_id`
 	f.Satisfaction = Satisfaction{Rated: head.Rated, Asked: head.Asked, Low: head.Low, Target: targets.Satisfaction}
 	if head.Rated > 0 {
 		f.Satisfaction.Mean = float64(head.ScoreSum) / float64(head.Rated)
+	}
+	if !full {
+		return f, nil
 	}
 	for i, out := range []*[]Group{&f.BySystem, &f.ByDepartment, &f.ByPriority, &f.ByKind, &f.ByEngineer} {
 		*out = sortedGroups(dims[i])

@@ -287,11 +287,17 @@ func (s *Store) SweepRatings(ctx context.Context, p RatingPolicy, limit int, han
 	return n, wrap("sweep ratings", err)
 }
 
+// LowRating is a low rating with what the report shows of its ticket.
+type LowRating struct {
+	Rating
+	System, ReporterName string
+}
+
 // LowRatings lists the period's ratings at or below points, with their
-// comments and follow-ups, oldest first (the reports' 满意度 sheet).
-func (tx *Tx) LowRatings(p Period, points int) ([]Rating, error) {
-	var out []Rating
-	err := tx.db.Raw(`SELECT r.* FROM ratings r JOIN tickets t ON t.id = r.ticket_id
+// comments, follow-ups and tickets, oldest first (the reports' 满意度 sheet).
+func (tx *Tx) LowRatings(p Period, points int) ([]LowRating, error) {
+	var out []LowRating
+	err := tx.db.Raw(`SELECT r.*, t.system_code AS system, t.reporter_name AS reporter_name FROM ratings r JOIN tickets t ON t.id = r.ticket_id
 WHERE t.created_at >= ? AND t.created_at < ? AND t.status <> 'cancelled' AND r.score IS NOT NULL AND r.score <= ? ORDER BY r.ticket_id`,
 		p.From.UTC(), p.To.UTC(), points).Scan(&out).Error
 	return out, wrap("low ratings", err)

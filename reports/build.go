@@ -51,7 +51,7 @@ func (src Source) Annual(ctx context.Context, year int, now time.Time) (*Report,
 				r.Months = append(r.Months, nil)
 				continue
 			}
-			f, err := tx.Figures(mp, src.Config.Contract, src.Config.Rating.AlertAtOrBelow)
+			f, err := tx.Headline(mp, src.Config.Contract, src.Config.Rating.AlertAtOrBelow)
 			if err != nil {
 				return err
 			}
@@ -89,11 +89,7 @@ func (src Source) build(ctx context.Context, kind Kind, p models.Period, key str
 			return err
 		}
 		for _, l := range low {
-			t, err := tx.Ticket(l.TicketID)
-			if err != nil {
-				return err
-			}
-			lr := LowRating{Ticket: l.TicketID, System: t.System, Reporter: orID(t.ReporterName, t.ReporterID), Score: *l.Score, Comment: l.Comment,
+			lr := LowRating{Ticket: l.TicketID, System: l.System, Reporter: orID(l.ReporterName, l.ReporterID), Score: *l.Score, Comment: l.Comment,
 				FollowUp: l.Followup, FollowUpBy: l.FollowupBy, FollowUpAt: l.FollowupAt}
 			if l.RatedAt != nil {
 				lr.RatedAt = *l.RatedAt

@@ -431,6 +431,9 @@ func (x *xlsxWriter) byCategory(sheet string) error {
 	return g.err
 }
 
+// maxBreachRows bounds the 超时 sheet.
+const maxBreachRows = 5000
+
 func (x *xlsxWriter) breaches(sheet string) error {
 	g := x.grid(sheet)
 	g.widths(8, 18, 8, 30, 10, 12, 17, 14, 40)
@@ -438,7 +441,14 @@ func (x *xlsxWriter) breaches(sheet string) error {
 	if len(x.r.Figures.Breaches) == 0 {
 		g.put("本期无超时工单")
 	}
-	for _, b := range x.r.Figures.Breaches {
+	for i, b := range x.r.Figures.Breaches {
+		if i == maxBreachRows {
+			// The sheet is written cell by cell (styles, wrapping); past
+			// this many rows it would hold a year's breaches in memory. The
+			// ticket sheet lists every ticket's missed deadlines anyway.
+			g.put(fmt.Sprintf("共 %d 张超时工单，此处列出前 %d 张；全部见“%s”表的超时环节列。", len(x.r.Figures.Breaches), maxBreachRows, SheetTickets))
+			break
+		}
 		clocks := ""
 		for i, c := range b.Clocks {
 			if i > 0 {

@@ -122,7 +122,7 @@ func TestMonthlyXLSX(t *testing.T) {
 	const tickets = 300
 	f, path := writeAndOpen(t, monthlyReport(tickets))
 
-	want := []string{"汇总", "趋势", "按系统", "按工程师", "分类统计", "超时", "满意度", "工单明细"}
+	want := []string{"汇总", "趋势", "按系统", "按工程师", "分类统计", "超时", "满意度", "服务记录", "工单明细"}
 	if got := f.GetSheetList(); !slices.Equal(got, want) {
 		t.Fatalf("sheets = %v, want %v", got, want)
 	}
@@ -260,7 +260,7 @@ func TestMonthlyXLSX(t *testing.T) {
 
 func TestAnnualXLSX(t *testing.T) {
 	f, path := writeAndOpen(t, annualReport(120))
-	want := []string{"汇总", "趋势", "按系统", "按工程师", "分类统计", "超时", "满意度", "年度调查", "工单明细"}
+	want := []string{"汇总", "趋势", "按系统", "按工程师", "分类统计", "超时", "满意度", "年度调查", "服务记录", "工单明细"}
 	if got := f.GetSheetList(); !slices.Equal(got, want) {
 		t.Fatalf("sheets = %v, want %v", got, want)
 	}

@@ -282,12 +282,6 @@ func (c *cluster) crashedAtStart(rep *drill.Replica) bool {
 	return slices.Contains(c.restarted, rep) && !rep.Killed()
 }
 
-// firstLine is s up to its first newline.
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
 // hasJob reports whether the job table has a job of that name.
 func hasJob(name string) bool {
 	for _, j := range schedules.New(schedules.Deps{}).Table() {

@@ -300,6 +300,13 @@ func (h *Handlers) ProcessBatch(ctx context.Context, msgs []bot.Incoming) []erro
 		senders[m.User] = w
 	}
 	err := h.store.Batch(ctx, keys, func(b *models.Batch) error {
+		// Reports lock their system's outage row until the commit; taken
+		// message by message, two batches holding reports about the same
+		// two systems in opposite orders deadlocked (a second lost each
+		// time). All of a batch's are taken first, in one order.
+		if err := b.Update(func(tx *models.Tx) error { return h.lockOutages(tx, msgs) }); err != nil {
+			return err
+		}
 		for i, m := range msgs {
 			w, ok := senders[m.User]
 			if !ok {

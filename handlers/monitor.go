@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -478,4 +479,30 @@ func (h *Handlers) split(c *bot.Context) error {
 		c.Replyf("已把工单 #%d 从 #%d 拆出，单独处理，时限照常计算。", id, parent)
 		return notify(tx, c, t.ReporterID, id, fmt.Sprintf("您的工单 #%d 与 #%d 不是同一问题，已改为单独处理，工程师会尽快联系您。", id, parent))
 	})
+}
+
+// lockOutages takes the outage rows the batch's text messages may report
+// about, sorted, so that concurrent batches take them in one order.
+func (h *Handlers) lockOutages(tx *models.Tx, msgs []bot.Incoming) error {
+	seen := map[string][]string{}
+	for _, m := range msgs {
+		if m.Type != bot.TypeText || strings.TrimSpace(m.Text) == "" {
+			continue
+		}
+		in, _ := h.recognise(m.Text)
+		if key, codes := h.outageKey(in); key != "" {
+			seen[key] = codes
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, err := tx.LockOutage(k, seen[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -129,7 +129,8 @@ func TestRobotTwoReplicasTakeover(t *testing.T) {
 	<-a.exited
 	killed := time.Now()
 	deadline := time.Now().Add(30 * time.Second)
-	for !rfake.Subscribed() {
+	// The fake may not have seen A's connection close yet: wait for B's.
+	for rfake.Dials() < 2 || !rfake.Subscribed() {
 		if time.Now().After(deadline) {
 			t.Fatal("replica B did not take over within 30 s")
 		}

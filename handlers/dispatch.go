@@ -157,10 +157,13 @@ func (h *Handlers) dispatchOnCall(tx *models.Tx, c *bot.Context, t *models.Ticke
 	}
 	urgent := t.Priority == models.PriorityHigh
 	title := fmt.Sprintf("【非工作时间新工单】#%d", t.ID)
+	recipients := ids
 	if urgent {
 		title = fmt.Sprintf("【非工作时间紧急故障】#%d", t.ID)
+		// An urgent fault reaches the ops group at any hour.
+		recipients = append([]string{models.OpsGroup}, ids...)
 	}
-	if err := h.sendClaimCards(tx, c, t, title, ids); err != nil {
+	if err := h.sendClaimCards(tx, c, t, title, recipients); err != nil {
 		return false, err
 	}
 	if !urgent || !h.phoneGateway {

@@ -406,14 +406,18 @@ func TestRobotDropMidConversation(t *testing.T) {
 	if got := robotTo(t, rfake, "nurse01", third)[0].Text; !strings.Contains(got, "已登记工单") {
 		t.Fatalf("answer after the reconnect %q", got)
 	}
-	waitFor(t, "the announcement sent after the reconnect", func() bool { return len(robotTo(t, rfake, "wrops")) >= 1 })
-	time.Sleep(500 * time.Millisecond)
-	var urgent []robotFrame
-	for _, o := range robotTo(t, rfake, "wrops") {
-		if strings.Contains(o.Text+fmt.Sprint(o.Card), "#1") {
-			urgent = append(urgent, o)
+	urgentFrames := func() []robotFrame {
+		var out []robotFrame
+		for _, o := range robotTo(t, rfake, "wrops") {
+			if strings.Contains(o.Text+fmt.Sprint(o.Card), "#1") {
+				out = append(out, o)
+			}
 		}
+		return out
 	}
+	waitFor(t, "the announcement sent after the reconnect", func() bool { return len(urgentFrames()) >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	urgent := urgentFrames()
 	if len(urgent) != 1 || urgent[0].Conn < 2 {
 		t.Fatalf("the announcement made while down, in the ops group: %+v (all: %+v)", urgent, robotTo(t, rfake, "wrops"))
 	}

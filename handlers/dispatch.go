@@ -131,7 +131,7 @@ func (h *Handlers) claimCard(t *models.Ticket, title string) *models.Card {
 	if loc := strings.TrimSpace(t.Department + " " + t.Location); loc != "" {
 		card.Fields = append(card.Fields, models.CardField{Key: "位置", Value: loc})
 	}
-	rep := strings.TrimSpace(orDash(t.ReporterName) + " " + t.Phone)
+	rep := strings.TrimSpace(reporterName(t) + " " + t.Phone)
 	card.Fields = append(card.Fields, models.CardField{Key: "报修人", Value: rep})
 	return card
 }
@@ -170,7 +170,7 @@ func (h *Handlers) dispatchOnCall(tx *models.Tx, c *bot.Context, t *models.Ticke
 		return true, nil
 	}
 	text := fmt.Sprintf("【非工作时间紧急故障】%s，位置：%s，报修人 %s %s。请尽快“接单 %d”。",
-		models.Summary(t, h.catalog), orDash(strings.TrimSpace(t.Department+" "+t.Location)), orDash(t.ReporterName), t.Phone, t.ID)
+		models.Summary(t, h.catalog), orDash(strings.TrimSpace(t.Department+" "+t.Location)), reporterName(t), t.Phone, t.ID)
 	for _, id := range ids {
 		if s, ok := team.Member(id); ok && s.Phone != "" {
 			if err := notify(tx, c, models.PhonePrefix+s.Phone, t.ID, text); err != nil {
@@ -198,7 +198,7 @@ func (h *Handlers) assignDirectly(tx *models.Tx, c *bot.Context, t *models.Ticke
 	if loc := strings.TrimSpace(t.Department + " " + t.Location); loc != "" {
 		msg += "\n位置：" + loc
 	}
-	msg += fmt.Sprintf("\n报修人：%s\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", strings.TrimSpace(orDash(t.ReporterName)+" "+t.Phone), t.ID, t.ID)
+	msg += fmt.Sprintf("\n报修人：%s\n到场发“到场 %d”，处理完发“解决 %d 处理结果”。", strings.TrimSpace(reporterName(t)+" "+t.Phone), t.ID, t.ID)
 	if err := notify(tx, c, to.UserID, t.ID, msg); err != nil {
 		return false, err
 	}

@@ -150,3 +150,12 @@ func parseDay(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, models.Errorf(models.EInvalid, "看不懂日期“%s”，例如：请假 12-01 12-03", s)
 }
+
+// reporterName names a ticket's reporter: the name from the address list,
+// or the userid when WeCom gave none (the terminal chat, an unknown user).
+func reporterName(t *models.Ticket) string {
+	if t.ReporterName != "" {
+		return t.ReporterName
+	}
+	return orDash(t.ReporterID)
+}

@@ -130,9 +130,9 @@ func (h *Handlers) tellLowRating(tx *models.Tx, c *bot.Context, id int64, r *mod
 	}
 	var b strings.Builder
 	if key == "" {
-		fmt.Fprintf(&b, "【低分评价】%s，报修人 %s 评价“%s”", models.Summary(t, h.catalog), orDash(t.ReporterName), models.ScoreLabel(*r.Score))
+		fmt.Fprintf(&b, "【低分评价】%s，报修人 %s 评价“%s”", models.Summary(t, h.catalog), reporterName(t), models.ScoreLabel(*r.Score))
 	} else {
-		fmt.Fprintf(&b, "【低分评价·补充意见】工单 #%d 报修人 %s", id, orDash(t.ReporterName))
+		fmt.Fprintf(&b, "【低分评价·补充意见】工单 #%d 报修人 %s", id, reporterName(t))
 	}
 	if r.Comment != "" {
 		fmt.Fprintf(&b, "：%s", r.Comment)

@@ -318,8 +318,8 @@ func TestDisconnectedEventStopsTheConnectionAndWaits(t *testing.T) {
 	if err := srv.WaitSubscribed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv.Replace()
 	replacedAt := time.Now()
+	srv.Replace()
 	waitStatus(t, c, time.Second, "replaced", func(s aibot.Status) bool { return s.Replaced && !s.Subscribed })
 	if err := c.Send(ctx, "nurse01", aibot.Text("x")); !errors.Is(err, aibot.ErrNotConnected) {
 		t.Fatalf("send after disconnected_event = %v, want ErrNotConnected", err)

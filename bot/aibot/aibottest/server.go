@@ -216,6 +216,9 @@ func (s *Server) kick(c *conn) {
 		},
 	}
 	_ = s.write(context.Background(), c, ev)
+	// The event travels before the close, as over a real network: a close
+	// hard on its heels could reach the client's reader first.
+	time.Sleep(50 * time.Millisecond)
 	s.mu.Lock()
 	c.subscribed = false
 	if s.current == c {

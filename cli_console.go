@@ -92,9 +92,7 @@ func (r consoleReports) Confirmations(ctx context.Context, kind reports.Kind, pe
 	var out []reports.Approval
 	err := r.src.Store.View(ctx, func(tx *models.Tx) error {
 		cs, err := tx.Confirmations(string(kind), period)
-		for _, c := range cs {
-			out = append(out, reports.Approval{Approver: c.ApproverID, SentAt: c.SentAt, Answer: reports.Answer(c.Answer), Comment: c.Comment, AnsweredAt: c.AnsweredAt})
-		}
+		out = reports.ApprovalsOf(cs)
 		return err
 	})
 	return out, err

@@ -358,11 +358,3 @@ func (c *Console) adminBack(w http.ResponseWriter, r *http.Request, err error, o
 	}
 	http.Redirect(w, r, "/console/admin?ok="+url.QueryEscape(ok)+"#windows", http.StatusSeeOther)
 }
-
-// OnCallWithOverrides is the rota file plus the overrides edited in the
-// console, for whoever works out who is on call (handlers, schedules).
-// models.OnCallAt takes the first override that covers an instant, so the
-// console's overrides go first: a supervisor's change wins over the file.
-func OnCallWithOverrides(file configs.OnCall, db []models.Window, loc *time.Location) configs.OnCall {
-	return models.WithOverrides(file, db, loc)
-}

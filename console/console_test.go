@@ -314,7 +314,7 @@ func TestAdminWindows(t *testing.T) {
 		if len(ws) != 1 {
 			t.Fatalf("overrides: %d", len(ws))
 		}
-		merged := console.OnCallWithOverrides(hs.deps.OnCall, ws, hs.store.SLA().Clock().Location())
+		merged := models.WithOverrides(hs.deps.OnCall, ws, hs.store.SLA().Clock().Location())
 		at := time.Date(2026, 12, 1, 20, 0, 0, 0, hs.store.SLA().Clock().Location())
 		if got := models.OnCallAt(merged, at, hs.store.SLA().Clock().Location()); fmt.Sprint(got) != "[lisi wangwu]" {
 			t.Errorf("on call with the console's override: %v", got)

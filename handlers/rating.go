@@ -16,8 +16,7 @@ const convRatingComment = "rating_comment"
 
 // ratingPolicy is the survey's timing from the configuration.
 func (h *Handlers) ratingPolicy() models.RatingPolicy {
-	r := h.cfg.Rating
-	return models.RatingPolicy{ChangeWindow: r.ChangeWindow.D(), RemindAfter: r.RemindAfter.D(), ExpireAfter: r.ExpireAfter.D(), AlertAtOrBelow: r.AlertAtOrBelow}
+	return models.NewRatingPolicy(h.cfg.Rating)
 }
 
 // askRating opens the survey of a ticket that has just closed and puts the

@@ -74,9 +74,7 @@ func ReportSummary(tx *models.Tx, targets configs.Contract, alertAt int, cat *mo
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cs {
-		r.Approvals = append(r.Approvals, reports.Approval{Approver: c.ApproverID, SentAt: c.SentAt, Answer: reports.Answer(c.Answer), Comment: c.Comment, AnsweredAt: c.AnsweredAt})
-	}
+	r.Approvals = reports.ApprovalsOf(cs)
 	return r, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"opsbot/configs"
+
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -100,6 +102,11 @@ func (Rating) TableName() string { return "ratings" }
 type RatingPolicy struct {
 	ChangeWindow, RemindAfter, ExpireAfter time.Duration
 	AlertAtOrBelow                         int
+}
+
+// NewRatingPolicy reads the survey's timing from the configuration.
+func NewRatingPolicy(r configs.Rating) RatingPolicy {
+	return RatingPolicy{ChangeWindow: r.ChangeWindow.D(), RemindAfter: r.RemindAfter.D(), ExpireAfter: r.ExpireAfter.D(), AlertAtOrBelow: r.AlertAtOrBelow}
 }
 
 // Low reports whether a score must reach the supervisors at once.

@@ -103,9 +103,7 @@ func (src Source) build(ctx context.Context, kind Kind, p models.Period, key str
 		if err != nil {
 			return err
 		}
-		for _, c := range cs {
-			r.Approvals = append(r.Approvals, Approval{Approver: c.ApproverID, SentAt: c.SentAt, Answer: Answer(c.Answer), Comment: c.Comment, AnsweredAt: c.AnsweredAt})
-		}
+		r.Approvals = ApprovalsOf(cs)
 		return nil
 	})
 	if err != nil {
@@ -261,4 +259,13 @@ func recordsOf(tx *models.Tx, p models.Period, cat *models.Catalog, loc *time.Lo
 	}
 	out = append(out, nt)
 	return out, nil
+}
+
+// ApprovalsOf turns the stored confirmations of a report into its approvals.
+func ApprovalsOf(cs []models.Confirmation) []Approval {
+	out := make([]Approval, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, Approval{Approver: c.ApproverID, SentAt: c.SentAt, Answer: Answer(c.Answer), Comment: c.Comment, AnsweredAt: c.AnsweredAt})
+	}
+	return out
 }

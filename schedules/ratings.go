@@ -9,8 +9,7 @@ import (
 
 // ratingPolicy is the survey's timing from the configuration.
 func (j *Jobs) ratingPolicy() models.RatingPolicy {
-	r := j.Config.Rating
-	return models.RatingPolicy{ChangeWindow: r.ChangeWindow.D(), RemindAfter: r.RemindAfter.D(), ExpireAfter: r.ExpireAfter.D(), AlertAtOrBelow: r.AlertAtOrBelow}
+	return models.NewRatingPolicy(j.Config.Rating)
 }
 
 // SweepRatings sends the one reminder of a survey nobody answered

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -79,12 +80,9 @@ type consoleReports struct {
 	now func() time.Time
 }
 
-func (r consoleReports) Monthly(ctx context.Context, year int, month time.Month) (*reports.Report, error) {
-	return r.src.Monthly(ctx, year, month, r.now())
-}
-
-func (r consoleReports) Annual(ctx context.Context, year int) (*reports.Report, error) {
-	return r.src.Annual(ctx, year, r.now())
+func (r consoleReports) XLSX(ctx context.Context, kind reports.Kind, p models.Period, w io.Writer) error {
+	_, err := r.src.XLSX(ctx, kind, p, r.now(), w)
+	return err
 }
 
 // Confirmations gives the hospital's answers to a report without building it.

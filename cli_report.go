@@ -47,14 +47,11 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	now := time.Now().In(cfg.Location())
-	src := reports.Source{Store: store, Catalog: cat, Config: cfg, Title: cfg.Hospital.Name}
-	var r *reports.Report
+	p := models.YearPeriod(now.Year(), cfg.Location())
 	if kind == reports.Annual {
-		y := *year
-		if y == 0 {
-			y = now.Year()
+		if *year != 0 {
+			p = models.YearPeriod(*year, cfg.Location())
 		}
-		r, err = src.Annual(ctx, y, now)
 	} else {
 		t := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, cfg.Location()).AddDate(0, -1, 0)
 		if *month != "" {
@@ -62,18 +59,18 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 				return usageError{"--month 写成 2026-11"}
 			}
 		}
-		r, err = src.Monthly(ctx, t.Year(), t.Month(), now)
+		p = models.MonthPeriod(t.Year(), t.Month(), cfg.Location())
 	}
-	if err != nil {
-		return err
-	}
+	src := reports.Source{Store: store, Catalog: cat, Config: cfg, Title: cfg.Hospital.Name}
+	var r *reports.Report
 	if *out != "" {
 		f, err := os.Create(*out)
 		if err != nil {
 			return err
 		}
-		if err := reports.WriteXLSX(f, r); err != nil {
+		if r, err = src.XLSX(ctx, kind, p, now, f); err != nil {
 			f.Close()
+			os.Remove(*out) // never leave half a workbook behind
 			return err
 		}
 		if err := f.Close(); err != nil {
@@ -82,6 +79,8 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 		if !*asJSON {
 			fmt.Fprintf(e.stdout, "已写入 %s\n", *out)
 		}
+	} else if r, err = src.Build(ctx, kind, p, now); err != nil {
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)

@@ -285,6 +285,21 @@ func TestReportCLI(t *testing.T) {
 			if rows, _ := x.GetRows(reports.SheetTickets); len(rows) != 3 {
 				t.Fatalf("ticket sheet rows %d", len(rows))
 			}
+			// The figures were computed beside the streaming ticket sheet
+			// and still reached the summary: 2 tickets, 1 rated 80.
+			summary, _ := x.GetRows(reports.SheetSummary)
+			var total, satisfaction string
+			for _, row := range summary {
+				if len(row) > 1 && row[0] == "工单总数" {
+					total = row[1]
+				}
+				if len(row) > 4 && row[0] == "满意度" {
+					satisfaction = row[4]
+				}
+			}
+			if total != "2" || satisfaction != "已评价 1 / 邀请 1" {
+				t.Errorf("summary sheet: 工单总数 %q, 满意度 %q", total, satisfaction)
+			}
 			code, _, errs = runCLI(t, env, "", "report", "weekly")
 			if code != 2 || !strings.Contains(errs, "opsbot report monthly") {
 				t.Fatalf("bad kind: %d %s", code, errs)

@@ -142,8 +142,7 @@ func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, period := r.PathValue("kind"), strings.TrimSuffix(r.PathValue("period"), ".xlsx")
-	var rep *reports.Report
-	var err error
+	var p models.Period
 	switch kind {
 	case string(reports.Monthly):
 		t, perr := time.Parse("2006-01", period)
@@ -151,24 +150,20 @@ func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, models.Errorf(models.EInvalid, "月份写法不对：%s", period))
 			return
 		}
-		rep, err = c.d.Reports.Monthly(r.Context(), t.Year(), t.Month())
+		p = models.MonthPeriod(t.Year(), t.Month(), c.loc)
 	case string(reports.Annual):
 		y, perr := strconv.Atoi(period)
 		if perr != nil || y < 2000 || y > 2100 {
 			c.fail(w, r, models.Errorf(models.EInvalid, "年份写法不对：%s", period))
 			return
 		}
-		rep, err = c.d.Reports.Annual(r.Context(), y)
+		p = models.YearPeriod(y, c.loc)
 	default:
 		c.fail(w, r, models.Errorf(models.ENotFound, "没有这种报告：%s", kind))
 		return
 	}
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
 	var buf bytes.Buffer
-	if err := reports.WriteXLSX(&buf, rep); err != nil {
+	if err := c.d.Reports.XLSX(r.Context(), reports.Kind(kind), p, &buf); err != nil {
 		c.fail(w, r, err)
 		return
 	}

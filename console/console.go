@@ -12,6 +12,7 @@ package console
 import (
 	"context"
 	"embed"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -32,8 +33,9 @@ var templateFS embed.FS
 // ReportSource builds the service reports the Reports page offers for
 // download (the main package implements it with the reports package).
 type ReportSource interface {
-	Monthly(ctx context.Context, year int, month time.Month) (*reports.Report, error)
-	Annual(ctx context.Context, year int) (*reports.Report, error)
+	// XLSX builds the report of kind over p (a month or a year) and
+	// writes it to w as XLSX.
+	XLSX(ctx context.Context, kind reports.Kind, p models.Period, w io.Writer) error
 }
 
 // ConfirmationSource, when a ReportSource also implements it, gives the

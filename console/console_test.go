@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -330,18 +331,20 @@ func TestAdminWindows(t *testing.T) {
 // fakeReports serves a report with figures from the store.
 type fakeReports struct{ hs *harness }
 
-func (f *fakeReports) Monthly(ctx context.Context, year int, month time.Month) (*reports.Report, error) {
+func (f *fakeReports) XLSX(ctx context.Context, kind reports.Kind, p models.Period, w io.Writer) error {
+	if kind == reports.Annual {
+		return errors.New("annual report broke")
+	}
 	var fig *models.Figures
 	err := f.hs.store.View(ctx, func(tx *models.Tx) error {
 		var err error
-		fig, err = tx.Figures(models.MonthPeriod(year, month, f.hs.store.SLA().Clock().Location()), f.hs.deps.Config.Contract, 60)
+		fig, err = tx.Figures(p, f.hs.deps.Config.Contract, 60)
 		return err
 	})
-	return &reports.Report{Kind: reports.Monthly, Figures: fig}, err
-}
-
-func (f *fakeReports) Annual(ctx context.Context, year int) (*reports.Report, error) {
-	return nil, errors.New("annual report broke")
+	if err != nil {
+		return err
+	}
+	return reports.WriteXLSX(w, &reports.Report{Kind: reports.Monthly, Figures: fig})
 }
 
 func (f *fakeReports) Confirmations(ctx context.Context, kind reports.Kind, period string) ([]reports.Approval, error) {

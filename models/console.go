@@ -316,6 +316,25 @@ func (tx *Tx) OpenMajor(limit int) ([]Ticket, error) {
 	return out, wrap("open major", err)
 }
 
+// monthOf is the SQL of each ticket's month of p, and the function that
+// turns its value into year*100+month. On Postgres it is the bucket among
+// the period's month starts (width_bucket is five times cheaper per row
+// than AT TIME ZONE), on SQLite the local year and month.
+func (tx *Tx) monthOf(p Period) (expr string, key func(int) int) {
+	if tx.s.driver == "sqlite" {
+		_, off := p.From.Zone()
+		return fmt.Sprintf(`CAST(strftime('%%Y%%m', t.created_at, '%+d seconds') AS INTEGER)`, off), func(v int) int { return v }
+	}
+	var starts []string
+	for m := p.From; m.Before(p.To); m = m.AddDate(0, 1, 0) {
+		starts = append(starts, `"`+m.Format(time.RFC3339)+`"`)
+	}
+	return `width_bucket(t.created_at, CAST('{` + strings.Join(starts, ",") + `}' AS timestamptz[]))`, func(v int) int {
+		m := p.From.AddDate(0, v-1, 0)
+		return m.Year()*100 + int(m.Month())
+	}
+}
+
 // DashboardFigures are the figures of the console's dashboard: the
 // period's Figures (without the breach list and the department, priority
 // and kind breakdowns, which the reports show) and the month-by-month
@@ -338,23 +357,9 @@ func (tx *Tx) Dashboard(p Period, focus *Period, targets configs.Contract, alert
 	from, to := p.From.UTC(), p.To.UTC()
 	e := &kpiExpr
 	epoch := `EXTRACT(EPOCH FROM (t.claimed_at - t.created_at))`
-	// The month of each ticket: on Postgres the bucket among the period's
-	// month starts (width_bucket is five times cheaper per row than AT
-	// TIME ZONE), on SQLite the local year and month.
-	var starts []string
-	for m := p.From; m.Before(p.To); m = m.AddDate(0, 1, 0) {
-		starts = append(starts, `"`+m.Format(time.RFC3339)+`"`)
-	}
-	month := `width_bucket(t.created_at, CAST('{` + strings.Join(starts, ",") + `}' AS timestamptz[]))`
-	monthKey := func(v int) int {
-		m := p.From.AddDate(0, v-1, 0)
-		return m.Year()*100 + int(m.Month())
-	}
+	month, monthKey := tx.monthOf(p)
 	if tx.s.driver == "sqlite" {
 		epoch = `((julianday(t.claimed_at) - julianday(t.created_at)) * 86400.0)`
-		_, off := p.From.Zone()
-		month = fmt.Sprintf(`CAST(strftime('%%Y%%m', t.created_at, '%+d seconds') AS INTEGER)`, off)
-		monthKey = func(v int) int { return v }
 	} else if err := tx.db.Exec(`SET LOCAL jit = off; SET LOCAL work_mem = '32MB'; SET LOCAL enable_sort = off`).Error; err != nil {
 		// Compiling this query costs more than running it. And Postgres
 		// cannot know there are only a few hundred (system, engineer,

@@ -2,7 +2,9 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -373,6 +375,43 @@ func TestFiguresOfTheDataset(t *testing.T) {
 		}
 		check("year", []any{y.Created, y.Open, y.Resolved, y.OnTimeRate, y.BreachedTotal, y.Satisfaction},
 			[]any{13, 4, 9, models.Rate{N: 7, Of: 9, Target: 0.9}, 8, models.Satisfaction{Mean: 400.0 / 6, Rated: 6, Asked: 8, Low: 3, Target: 90}})
+
+		// Months (the annual trend, one query grouped by month) gives each
+		// month the head figures Figures gives it alone: October's 2 and
+		// November's 11, the other months empty.
+		var months []*models.Figures
+		monthly := map[time.Month]*models.Figures{}
+		s.View(ctx, func(tx *models.Tx) error {
+			if months, err = tx.Months(models.YearPeriod(2026, modelstest.Shanghai), kpiTargets, 60, modelstest.Shanghai); err != nil {
+				return err
+			}
+			for _, m := range []time.Month{time.October, time.November, time.December} {
+				if monthly[m], err = tx.Figures(models.MonthPeriod(2026, m, modelstest.Shanghai), kpiTargets, 60); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(months) != 12 {
+			t.Fatalf("Months gave %d months, want 12", len(months))
+		}
+		head := func(f *models.Figures) []any {
+			return []any{f.Period.Label, f.Created, f.Cancelled, f.Open, f.Resolved, f.OpenBreached, f.BreachedTotal, f.ResolutionRate, f.OnTimeRate,
+				f.ResponseOnTimeRate, f.OnsiteOnTimeRate, f.Satisfaction, f.AvgResponse}
+		}
+		for i, m := range months {
+			if want := monthly[time.Month(i+1)]; want != nil {
+				check("Months "+m.Period.Label, head(m), head(want))
+			} else if m.Created != 0 || m.Cancelled != 0 {
+				t.Errorf("Months %s: %d tickets, %d cancelled; want none", m.Period.Label, m.Created, m.Cancelled)
+			}
+		}
+		if months[10].Created != 11 || months[9].Created != 2 {
+			t.Errorf("Months: October %d, November %d tickets; want 2 and 11", months[9].Created, months[10].Created)
+		}
 	})
 }
 
@@ -459,4 +498,62 @@ func judgeAgrees(t *testing.T, s *models.Store, clock *modelstest.Clock, instant
 		}
 	}
 	return sawBreach, sawClean
+}
+
+// EachReportRow pages through the period: with pages of 3 tickets it lists
+// the same rows, ratings and judgements as with one page, in number order.
+func TestEachReportRowPages(t *testing.T) {
+	clock := modelstest.NewClock(kpiNow)
+	modelstest.Each(t, kpiOptions(clock), func(t *testing.T, s *models.Store) {
+		buildKPIDataset(t, s, clock)
+		year := models.YearPeriod(2026, modelstest.Shanghai)
+		read := func() []models.ReportRow {
+			var out []models.ReportRow
+			if err := s.EachReportRow(context.Background(), year, kpiNow, func(r *models.ReportRow) error {
+				out = append(out, *r)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		whole := read()
+		restore := models.SetReportRowPage(3)
+		paged := read()
+		restore()
+		if len(whole) < 10 {
+			t.Fatalf("the dataset gave %d rows", len(whole))
+		}
+		if !reflect.DeepEqual(paged, whole) {
+			t.Errorf("pages of 3 gave %d rows, one page %d, or different ones", len(paged), len(whole))
+		}
+		rated, breached := 0, 0
+		for i, r := range whole {
+			if i > 0 && r.ID <= whole[i-1].ID {
+				t.Fatalf("rows out of order: #%d after #%d", r.ID, whole[i-1].ID)
+			}
+			if r.Score > 0 {
+				rated++
+			}
+			if r.ResponseB || r.OnsiteB || r.ResolutionB {
+				breached++
+			}
+		}
+		// The year's figures: 6 rated, 8 breached among the tickets not
+		// cancelled (the list holds the cancelled ones too).
+		if rated != 6 || breached < 8 {
+			t.Errorf("rows: %d rated, %d breached; want 6 and at least 8", rated, breached)
+		}
+		stop := errors.New("enough")
+		n := 0
+		err := s.EachReportRow(context.Background(), year, kpiNow, func(*models.ReportRow) error {
+			if n++; n == 2 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || n != 2 {
+			t.Errorf("a callback's error: got %v after %d rows, want it unchanged after 2", err, n)
+		}
+	})
 }

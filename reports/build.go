@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -22,66 +23,82 @@ type Source struct {
 
 // Monthly builds the monthly service report of a month, judged at now.
 func (src Source) Monthly(ctx context.Context, year int, month time.Month, now time.Time) (*Report, error) {
-	loc := src.Config.Location()
-	p := models.MonthPeriod(year, month, loc)
-	r, err := src.build(ctx, Monthly, p, PeriodKey(Monthly, p), now)
-	if err != nil {
-		return nil, err
-	}
-	err = src.Store.View(ctx, func(tx *models.Tx) (err error) {
-		r.Daily, err = dailyOf(tx, p, loc)
-		return err
-	})
-	return r, err
+	return src.Build(ctx, Monthly, models.MonthPeriod(year, month, src.Config.Location()), now)
 }
 
 // Annual builds the annual service report of a year, with each month's
 // figures for the trend.
 func (src Source) Annual(ctx context.Context, year int, now time.Time) (*Report, error) {
-	loc := src.Config.Location()
-	p := models.YearPeriod(year, loc)
-	r, err := src.build(ctx, Annual, p, PeriodKey(Annual, p), now)
+	return src.Build(ctx, Annual, models.YearPeriod(year, src.Config.Location()), now)
+}
+
+// Build builds the report of kind over p (a month, or a year), judged at
+// now; its ticket rows are read when the report is written.
+func (src Source) Build(ctx context.Context, kind Kind, p models.Period, now time.Time) (*Report, error) {
+	r, err := src.start(ctx, kind, p, now)
 	if err != nil {
 		return nil, err
 	}
-	err = src.Store.View(ctx, func(tx *models.Tx) error {
-		for m := time.January; m <= time.December; m++ {
-			mp := models.MonthPeriod(year, m, loc)
-			if !mp.From.Before(now) {
-				r.Months = append(r.Months, nil)
-				continue
-			}
-			f, err := tx.Headline(mp, src.Config.Contract, src.Config.Rating.AlertAtOrBelow)
-			if err != nil {
-				return err
-			}
-			r.Months = append(r.Months, f)
-		}
-		s, err := SurveyOf(tx, year, src.Config.Contract.Satisfaction)
-		r.Survey = s
-		return err
-	})
-	return r, err
+	return r, src.fill(ctx, r, p, now)
 }
 
-// PeriodKey names a report's period: "2026-11" for a month, "2026" for a
-// year; confirmations are kept under it.
-func PeriodKey(k Kind, p models.Period) string {
-	if k == Annual {
-		return p.From.Format("2006")
+// XLSX builds the report of kind over p and writes it to w as XLSX. The
+// ticket sheet streams from the database while the figures are computed
+// beside it on another connection: the sheet is Go's work and the figures
+// mostly the database's, and a year's report took their sum before.
+func (src Source) XLSX(ctx context.Context, kind Kind, p models.Period, now time.Time, w io.Writer) (*Report, error) {
+	r, err := src.start(ctx, kind, p, now)
+	if err != nil {
+		return nil, err
 	}
-	return p.From.Format("2006-01")
+	done := make(chan error, 1)
+	go func() { done <- src.fill(ctx, r, p, now) }()
+	waited := false
+	err = writeXLSX(w, r, func() error {
+		waited = true
+		return <-done
+	})
+	if !waited {
+		<-done // the ticket sheet failed: let the figures finish before returning
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-func (src Source) build(ctx context.Context, kind Kind, p models.Period, key string, now time.Time) (*Report, error) {
+// start is the part of a report the ticket sheet needs: names, the time
+// zone and the ticket stream.
+func (src Source) start(ctx context.Context, kind Kind, p models.Period, now time.Time) (*Report, error) {
 	r := &Report{Kind: kind, Title: src.Title, Location: src.Config.Location(), SystemName: src.Catalog.Name}
 	var team *models.Team
+	if err := src.Store.View(ctx, func(tx *models.Tx) (err error) {
+		team, err = tx.Team()
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("reports: %s %s: %w", kind, PeriodKey(kind, p), err)
+	}
+	r.PersonName = func(id string) string {
+		if s, ok := team.Member(id); ok {
+			return s.Name
+		}
+		return id
+	}
+	r.Tickets = func(yield func(TicketRow) error) error {
+		return src.Store.EachReportRow(ctx, p, now, func(row *models.ReportRow) error {
+			return yield(ticketRow(row))
+		})
+	}
+	return r, nil
+}
+
+// fill computes everything else: the figures, the low ratings, the
+// service records, the hospital's confirmations and the trend.
+func (src Source) fill(ctx context.Context, r *Report, p models.Period, now time.Time) error {
+	key, loc := PeriodKey(r.Kind, p), src.Config.Location()
 	err := src.Store.View(ctx, func(tx *models.Tx) error {
 		var err error
 		if r.Figures, err = tx.Figures(p, src.Config.Contract, src.Config.Rating.AlertAtOrBelow); err != nil {
-			return err
-		}
-		if team, err = tx.Team(); err != nil {
 			return err
 		}
 		low, err := tx.LowRatings(p, src.Config.Rating.AlertAtOrBelow)
@@ -96,31 +113,45 @@ func (src Source) build(ctx context.Context, kind Kind, p models.Period, key str
 			}
 			r.LowRatings = append(r.LowRatings, lr)
 		}
-		if r.Records, err = recordsOf(tx, p, src.Catalog, src.Config.Location()); err != nil {
+		if r.Records, err = recordsOf(tx, p, src.Catalog, loc); err != nil {
 			return err
 		}
-		cs, err := tx.Confirmations(string(kind), key)
+		cs, err := tx.Confirmations(string(r.Kind), key)
 		if err != nil {
 			return err
 		}
 		r.Approvals = ApprovalsOf(cs)
-		return nil
+		if r.Kind != Annual {
+			r.Daily, err = dailyOf(tx, p, loc)
+			return err
+		}
+		months, err := tx.Months(p, src.Config.Contract, src.Config.Rating.AlertAtOrBelow, loc)
+		if err != nil {
+			return err
+		}
+		for _, m := range months {
+			if !m.Period.From.Before(now) {
+				m = nil // not begun: a blank in the trend
+			}
+			r.Months = append(r.Months, m)
+		}
+		year := p.From.In(loc).Year()
+		r.Survey, err = SurveyOf(tx, year, src.Config.Contract.Satisfaction)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reports: %s %s: %w", kind, key, err)
+		return fmt.Errorf("reports: %s %s: %w", r.Kind, key, err)
 	}
-	r.PersonName = func(id string) string {
-		if s, ok := team.Member(id); ok {
-			return s.Name
-		}
-		return id
+	return nil
+}
+
+// PeriodKey names a report's period: "2026-11" for a month, "2026" for a
+// year; confirmations are kept under it.
+func PeriodKey(k Kind, p models.Period) string {
+	if k == Annual {
+		return p.From.Format("2006")
 	}
-	r.Tickets = func(yield func(TicketRow) error) error {
-		return src.Store.EachReportRow(ctx, p, now, func(row models.ReportRow) error {
-			return yield(ticketRow(row))
-		})
-	}
-	return r, nil
+	return p.From.Format("2006-01")
 }
 
 func orID(name, id string) string {
@@ -130,20 +161,15 @@ func orID(name, id string) string {
 	return id
 }
 
-func ticketRow(r models.ReportRow) TicketRow {
-	t := r.Ticket
-	row := TicketRow{
+func ticketRow(t *models.ReportRow) TicketRow {
+	return TicketRow{
 		Number: t.ID, Kind: t.Kind, System: t.System, Priority: t.Priority, Status: t.Status,
 		Title: t.Title, Department: t.Department, Reporter: t.ReporterID, ReporterName: t.ReporterName, Assignee: t.AssigneeID, Major: t.Major,
 		CreatedAt: t.CreatedAt, ClaimedAt: t.ClaimedAt, OnsiteAt: t.OnsiteAt, ResolvedAt: t.ResolvedAt, ClosedAt: t.ClosedAt,
 		DueResponse: t.DueResponse, DueOnsite: t.DueOnsite, DueResolution: t.DueResolution,
-		ResponseBreached: r.ResponseB, OnsiteBreached: r.OnsiteB, ResolutionBreached: r.ResolutionB,
-		BreachReason: t.BreachReason, RatingComment: r.RatingComment,
+		ResponseBreached: t.ResponseB, OnsiteBreached: t.OnsiteB, ResolutionBreached: t.ResolutionB,
+		BreachReason: t.BreachReason, Rating: t.Score, RatingComment: t.RatingComment,
 	}
-	if r.Score != nil {
-		row.Rating = *r.Score
-	}
-	return row
 }
 
 func dailyOf(tx *models.Tx, p models.Period, loc *time.Location) ([]DayCount, error) {

@@ -49,6 +49,12 @@ func WriteXLSX(w io.Writer, r *Report) error {
 	if r == nil || r.Figures == nil {
 		return errors.New("reports: xlsx: report has no figures")
 	}
+	return writeXLSX(w, r, nil)
+}
+
+// writeXLSX writes the ticket sheet first, then calls complete (which may
+// still be filling in the rest of r) and writes the other sheets.
+func writeXLSX(w io.Writer, r *Report, complete func() error) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	x, err := newXLSXWriter(f, r)
@@ -70,6 +76,8 @@ func WriteXLSX(w io.Writer, r *Report) error {
 		{SheetRecords, x.records},
 		{SheetTickets, x.tickets},
 	}
+	// The sheets are created in their order first: the ticket sheet is
+	// written before the others, which need the figures.
 	for i, s := range steps {
 		if s.sheet == SheetSurvey && r.Kind != Annual {
 			continue
@@ -82,18 +90,37 @@ func WriteXLSX(w io.Writer, r *Report) error {
 		if err != nil {
 			return fmt.Errorf("reports: xlsx: sheet %s: %w", s.sheet, err)
 		}
+	}
+	// Before any stream: excelize reads every sheet back to set the tab,
+	// and a flushed streamed sheet is then parsed whole from its file.
+	f.SetActiveSheet(0)
+	if err := x.tickets(SheetTickets); err != nil {
+		return fmt.Errorf("reports: xlsx: sheet %s: %w", SheetTickets, err)
+	}
+	if complete != nil {
+		if err := complete(); err != nil {
+			return err
+		}
+	}
+	if r.Figures == nil {
+		return errors.New("reports: xlsx: report has no figures")
+	}
+	for _, s := range steps {
+		if s.sheet == SheetTickets || (s.sheet == SheetSurvey && r.Kind != Annual) {
+			continue
+		}
 		if err := s.write(s.sheet); err != nil {
 			return fmt.Errorf("reports: xlsx: sheet %s: %w", s.sheet, err)
 		}
 	}
-	f.SetActiveSheet(0)
 	// excelize buffers the whole zip before copying it to w; handing it a
 	// zip writer on w itself keeps a year's workbook out of memory, and the
-	// fastest deflate level keeps the half-million-row sheet quick to pack.
+	// fastest deflate level on every core keeps the half-million-row sheet
+	// quick to pack.
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
 		zw := zip.NewWriter(w)
 		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(out, flate.BestSpeed)
+			return newParallelDeflate(out, flate.BestSpeed), nil
 		})
 		return zw
 	})
@@ -146,19 +173,48 @@ type styled struct {
 	style int
 }
 
-// grid writes rows on one ordinary (not streamed) sheet.
+// grid writes rows on one sheet from column A down: cell by cell on an
+// ordinary sheet (which charts can point at), or through a stream writer
+// on a sheet that may grow long (low ratings, breaches), so that a year of
+// rows never sits in memory as cells.
 type grid struct {
-	x     *xlsxWriter
-	sheet string
-	row   int
-	err   error
+	x      *xlsxWriter
+	sheet  string
+	stream *excelize.StreamWriter
+	row    int
+	cells  []any
+	err    error
 }
 
 func (x *xlsxWriter) grid(sheet string) *grid { return &grid{x: x, sheet: sheet, row: 1} }
 
+// streamGrid is a grid on a streamed sheet; call flush when done, and set
+// its widths before its first row.
+func (x *xlsxWriter) streamGrid(sheet string) *grid {
+	g := x.grid(sheet)
+	g.stream, g.err = x.f.NewStreamWriter(sheet)
+	return g
+}
+
 // put writes one row from column A and moves down; nil leaves a cell empty.
 func (g *grid) put(cells ...any) {
 	if g.err != nil {
+		return
+	}
+	if g.stream != nil {
+		g.cells = g.cells[:0]
+		for _, c := range cells {
+			if s, ok := c.(styled); ok {
+				c = excelize.Cell{StyleID: s.style, Value: s.v}
+			}
+			g.cells = append(g.cells, c)
+		}
+		ref, err := excelize.CoordinatesToCellName(1, g.row)
+		if err == nil {
+			err = g.stream.SetRow(ref, g.cells)
+		}
+		g.err = err
+		g.row++
 		return
 	}
 	for i, c := range cells {
@@ -188,6 +244,14 @@ func (g *grid) put(cells ...any) {
 	g.row++
 }
 
+// flush ends a streamed grid and returns the first error of any grid.
+func (g *grid) flush() error {
+	if g.err == nil && g.stream != nil {
+		g.err = g.stream.Flush()
+	}
+	return g.err
+}
+
 // head writes a header row in the header style.
 func (g *grid) head(names ...string) {
 	cells := make([]any, len(names))
@@ -201,6 +265,14 @@ func (g *grid) skip() { g.row++ }
 
 // widths sets column widths from column A.
 func (g *grid) widths(ws ...float64) {
+	if g.stream != nil {
+		for i, w := range ws {
+			if err := g.stream.SetColWidth(i+1, i+1, w); err != nil && g.err == nil {
+				g.err = err
+			}
+		}
+		return
+	}
 	for i, w := range ws {
 		col, _ := excelize.ColumnNumberToName(i + 1)
 		if err := g.x.f.SetColWidth(g.sheet, col, col, w); err != nil && g.err == nil {
@@ -431,24 +503,14 @@ func (x *xlsxWriter) byCategory(sheet string) error {
 	return g.err
 }
 
-// maxBreachRows bounds the 超时 sheet.
-const maxBreachRows = 5000
-
 func (x *xlsxWriter) breaches(sheet string) error {
-	g := x.grid(sheet)
+	g := x.streamGrid(sheet)
 	g.widths(8, 18, 8, 30, 10, 12, 17, 14, 40)
 	g.head("工单号", "系统", "优先级", "标题", "处理人", "状态", "报修时间", "超时环节", "超时原因")
 	if len(x.r.Figures.Breaches) == 0 {
 		g.put("本期无超时工单")
 	}
-	for i, b := range x.r.Figures.Breaches {
-		if i == maxBreachRows {
-			// The sheet is written cell by cell (styles, wrapping); past
-			// this many rows it would hold a year's breaches in memory. The
-			// ticket sheet lists every ticket's missed deadlines anyway.
-			g.put(fmt.Sprintf("共 %d 张超时工单，此处列出前 %d 张；全部见“%s”表的超时环节列。", len(x.r.Figures.Breaches), maxBreachRows, SheetTickets))
-			break
-		}
+	for _, b := range x.r.Figures.Breaches {
 		clocks := ""
 		for i, c := range b.Clocks {
 			if i > 0 {
@@ -463,7 +525,10 @@ func (x *xlsxWriter) breaches(sheet string) error {
 		g.put(b.TicketID, x.r.system(b.System), b.Priority.Label(), b.Title, x.r.person(b.Assignee), b.Status.Label(),
 			x.when(b.CreatedAt), clocks, styled{reason, x.wrap})
 	}
-	return g.err
+	if n := x.r.Figures.BreachedTotal; n > int64(len(x.r.Figures.Breaches)) {
+		g.put(fmt.Sprintf("共 %d 张超时工单，此处列出前 %d 张；全部见“%s”表的超时环节和超时原因列。", n, len(x.r.Figures.Breaches), SheetTickets))
+	}
+	return g.flush()
 }
 
 // records writes the service records: one titled table after another.
@@ -495,7 +560,7 @@ func (x *xlsxWriter) records(sheet string) error {
 
 func (x *xlsxWriter) ratings(sheet string) error {
 	sat := x.r.Figures.Satisfaction
-	g := x.grid(sheet)
+	g := x.streamGrid(sheet)
 	g.widths(12, 18, 10, 8, 36, 17, 36, 10, 17)
 	g.put(styled{"满意度汇总", x.title})
 	g.head("项目", "数值", "目标", "达标")
@@ -522,7 +587,7 @@ func (x *xlsxWriter) ratings(sheet string) error {
 		g.put(l.Ticket, x.r.system(l.System), x.r.person(l.Reporter), l.Score, styled{l.Comment, x.wrap},
 			x.when(l.RatedAt), styled{follow, x.wrap}, x.r.person(l.FollowUpBy), x.whenPtr(l.FollowUpAt))
 	}
-	return g.err
+	return g.flush()
 }
 
 func (x *xlsxWriter) survey(sheet string) error {
@@ -568,8 +633,10 @@ func (x *xlsxWriter) survey(sheet string) error {
 }
 
 // tickets streams every ticket of the period onto the sheet. It is the
-// report's hot loop (half a million rows a year): dates go in as serial
-// numbers under a column style, and the missed deadlines share one column.
+// report's hot loop (half a million rows a year): the reading goroutine
+// turns each ticket into its cells, so that the writing one only calls
+// excelize; dates go in as serial numbers under a column style, and the
+// missed deadlines share one column.
 func (x *xlsxWriter) tickets(sheet string) error {
 	sw, err := x.f.NewStreamWriter(sheet)
 	if err != nil {
@@ -594,6 +661,27 @@ func (x *xlsxWriter) tickets(sheet string) error {
 	if err := sw.SetRow("A1", head); err != nil {
 		return err
 	}
+	if x.r.Tickets != nil {
+		row := 1
+		err = pipeline(x.r.Tickets, len(ticketHeader), x.ticketCells(), func(cells []any) error {
+			row++
+			ref, err := excelize.CoordinatesToCellName(1, row)
+			if err != nil {
+				return err
+			}
+			return sw.SetRow(ref, cells)
+		})
+		if err != nil {
+			return fmt.Errorf("tickets: %w", err)
+		}
+	}
+	return sw.Flush()
+}
+
+// ticketCells returns the function that fills a ticket's row of cells.
+// The names and labels repeat on every row: each is boxed once, so that a
+// row costs no allocation for them.
+func (x *xlsxWriter) ticketCells() func(t *TicketRow, cells []any) {
 	var missed [8]any // by bit set: response 1, onsite 2, resolution 4
 	for bits := 1; bits < 8; bits++ {
 		s := ""
@@ -607,6 +695,28 @@ func (x *xlsxWriter) tickets(sheet string) error {
 		}
 		missed[bits] = s
 	}
+	// One cache per column kind: a key is looked up as it is, with no
+	// string built per row.
+	caches := map[byte]map[string]any{}
+	box := func(kind byte, key string, name func(string) string) any {
+		c := caches[kind]
+		if c == nil {
+			c = map[string]any{}
+			caches[kind] = c
+		}
+		v, ok := c[key]
+		if !ok {
+			if n := name(key); n != "" {
+				v = n // an empty name stays nil: an empty cell
+			}
+			c[key] = v
+		}
+		return v
+	}
+	kindLabel := func(k string) string { return models.Kind(k).Label() }
+	priorityLabel := func(k string) string { return models.Priority(k).Label() }
+	statusLabel := func(k string) string { return models.Status(k).Label() }
+	same := func(s string) string { return s }
 	serial := func(t time.Time) any {
 		if t.IsZero() {
 			return nil
@@ -619,67 +729,58 @@ func (x *xlsxWriter) tickets(sheet string) error {
 		}
 		return serial(*t)
 	}
-	row := 1
-	vals := make([]any, len(ticketHeader))
-	if x.r.Tickets != nil {
-		err = pipeline(x.r.Tickets, func(t *TicketRow) error {
-			row++
-			reporter := t.ReporterName
-			if reporter == "" {
-				reporter = x.r.person(t.Reporter)
-			}
-			major := ""
-			if t.Major {
-				major = "是"
-			}
-			var rating any
-			if t.Rating > 0 {
-				rating = t.Rating
-			}
-			bits := 0
-			if t.ResponseBreached {
-				bits |= 1
-			}
-			if t.OnsiteBreached {
-				bits |= 2
-			}
-			if t.ResolutionBreached {
-				bits |= 4
-			}
-			vals = append(vals[:0], t.Number, t.Kind.Label(), x.r.system(t.System), t.Priority.Label(), t.Status.Label(),
-				t.Title, t.Department, reporter, x.r.person(t.Assignee), major,
-				serial(t.CreatedAt), serialPtr(t.ClaimedAt), serialPtr(t.OnsiteAt), serialPtr(t.ResolvedAt), serialPtr(t.ClosedAt),
-				serial(t.DueResponse), serialPtr(t.DueOnsite), serial(t.DueResolution),
-				missed[bits], t.BreachReason, rating, t.RatingComment)
-			for i, v := range vals {
-				if v == "" {
-					vals[i] = nil // an empty cell, not an empty string
-				}
-			}
-			ref, err := excelize.CoordinatesToCellName(1, row)
-			if err != nil {
-				return err
-			}
-			return sw.SetRow(ref, vals)
-		})
-		if err != nil {
-			return fmt.Errorf("tickets: %w", err)
+	text := func(s string) any {
+		if s == "" {
+			return nil
 		}
+		return s
 	}
-	return sw.Flush()
+	return func(t *TicketRow, cells []any) {
+		reporter := box('n', t.ReporterName, same)
+		if reporter == nil {
+			reporter = box('p', t.Reporter, x.r.person)
+		}
+		var major, rating any
+		if t.Major {
+			major = "是"
+		}
+		if t.Rating > 0 {
+			rating = t.Rating
+		}
+		bits := 0
+		if t.ResponseBreached {
+			bits |= 1
+		}
+		if t.OnsiteBreached {
+			bits |= 2
+		}
+		if t.ResolutionBreached {
+			bits |= 4
+		}
+		copy(cells, []any{t.Number, box('k', string(t.Kind), kindLabel), box('s', t.System, x.r.system), box('r', string(t.Priority), priorityLabel),
+			box('t', string(t.Status), statusLabel), text(t.Title), box('d', t.Department, same), reporter, box('p', t.Assignee, x.r.person), major,
+			serial(t.CreatedAt), serialPtr(t.ClaimedAt), serialPtr(t.OnsiteAt), serialPtr(t.ResolvedAt), serialPtr(t.ClosedAt),
+			serial(t.DueResponse), serialPtr(t.DueOnsite), serial(t.DueResolution),
+			missed[bits], text(t.BreachReason), rating, text(t.RatingComment)})
+	}
 }
 
 // errStopped tells the ticket source that the writer gave up.
 var errStopped = errors.New("reports: ticket sheet stopped")
 
-// pipeline runs the ticket source on its own goroutine and hands its rows
-// to write in batches, so that reading the rows (a database cursor) and
-// writing them share the machine's cores. A failing write stops the source;
-// the source's own error is returned after its rows are written.
-func pipeline(source func(yield func(TicketRow) error) error, write func(*TicketRow) error) error {
-	const batchSize = 512
-	batches := make(chan []TicketRow, 8)
-	free := make(chan []TicketRow, 10)
+// pipeline runs the ticket source on its own goroutine, which also turns
+// each ticket into width cells with fill, and hands the rows to write in
+// batches: reading (a database cursor) and writing share the machine's
+// cores. A failing write stops the source; the source's own error is
+// returned after its rows are written.
+func pipeline(source func(yield func(TicketRow) error) error, width int, fill func(*TicketRow, []any), write func(cells []any) error) error {
+	const batchRows = 512
+	type batch struct {
+		cells []any
+		rows  int
+	}
+	batches := make(chan *batch, 8)
+	free := make(chan *batch, 10)
 	stop := make(chan struct{})
 	var srcErr error
 	go func() {
@@ -689,35 +790,35 @@ func pipeline(source func(yield func(TicketRow) error) error, write func(*Ticket
 				srcErr = fmt.Errorf("ticket source panicked: %v", p)
 			}
 		}()
-		batch := make([]TicketRow, 0, batchSize)
+		b := &batch{cells: make([]any, batchRows*width)}
 		send := func() error {
 			select {
-			case batches <- batch:
+			case batches <- b:
 			case <-stop:
 				return errStopped
 			}
 			select {
-			case batch = <-free:
-				batch = batch[:0]
+			case b = <-free:
+				b.rows = 0
 			default:
-				batch = make([]TicketRow, 0, batchSize)
+				b = &batch{cells: make([]any, batchRows*width)}
 			}
 			return nil
 		}
 		srcErr = source(func(t TicketRow) error {
-			batch = append(batch, t)
-			if len(batch) < batchSize {
+			fill(&t, b.cells[b.rows*width:(b.rows+1)*width])
+			if b.rows++; b.rows < batchRows {
 				return nil
 			}
 			return send()
 		})
-		if srcErr == nil && len(batch) > 0 {
+		if srcErr == nil && b.rows > 0 {
 			_ = send()
 		}
 	}()
-	for batch := range batches {
-		for i := range batch {
-			if err := write(&batch[i]); err != nil {
+	for b := range batches {
+		for i := 0; i < b.rows; i++ {
+			if err := write(b.cells[i*width : (i+1)*width]); err != nil {
 				close(stop)
 				for range batches {
 				}
@@ -725,7 +826,7 @@ func pipeline(source func(yield func(TicketRow) error) error, write func(*Ticket
 			}
 		}
 		select {
-		case free <- batch:
+		case free <- b:
 		default:
 		}
 	}

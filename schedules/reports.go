@@ -101,32 +101,35 @@ func (j *Jobs) BuildReports(ctx context.Context) error {
 
 func (j *Jobs) buildReport(ctx context.Context, src reports.Source, req models.ReportRequest) ([]byte, string, error) {
 	now := j.Store.Now()
-	var r *reports.Report
-	var err error
+	var p models.Period
 	switch req.Kind {
 	case string(reports.Annual):
 		y, perr := strconv.Atoi(req.Period)
 		if perr != nil {
 			return nil, "", fmt.Errorf("bad period %q", req.Period)
 		}
-		r, err = src.Annual(ctx, y, now)
+		p = models.YearPeriod(y, j.loc)
 	default:
 		t, perr := time.ParseInLocation("2006-01", req.Period, j.loc)
 		if perr != nil {
 			return nil, "", fmt.Errorf("bad period %q", req.Period)
 		}
-		r, err = src.Monthly(ctx, t.Year(), t.Month(), now)
+		p = models.MonthPeriod(t.Year(), t.Month(), j.loc)
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	if req.Deliver == models.DeliverOps && req.Kind == string(reports.Annual) {
+	kind := reports.Kind(req.Kind)
+	var buf bytes.Buffer
+	if req.Deliver == models.DeliverOps && kind == reports.Annual {
 		// WeCom takes files up to 20 MB; a year of tickets may be more, so
 		// the chat copy leaves the ticket list to the CLI and the console.
+		r, err := src.Build(ctx, kind, p, now)
+		if err != nil {
+			return nil, "", err
+		}
 		r.Tickets = nil
-	}
-	var buf bytes.Buffer
-	if err := reports.WriteXLSX(&buf, r); err != nil {
+		if err := reports.WriteXLSX(&buf, r); err != nil {
+			return nil, "", err
+		}
+	} else if _, err := src.XLSX(ctx, kind, p, now, &buf); err != nil {
 		return nil, "", err
 	}
 	return buf.Bytes(), fmt.Sprintf("%s-%s.xlsx", reports.Kind(req.Kind).Label(), req.Period), nil

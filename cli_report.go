@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"opsbot/models"
@@ -28,6 +29,16 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{help}
+	}
+	// A report allocates a few gigabytes over its run while it keeps
+	// little (a year's: 60 MB live); the collector's default pace spent a
+	// fifth of the ticket sheet's time, on the one goroutine that writes
+	// it. This command does nothing else, so it lets the heap grow to a
+	// bound instead: a year's report 10.8 -> 8.4 s, peak RSS 182 -> 228 MB.
+	// GOGC or GOMEMLIMIT in the environment still decide.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(200 << 20)
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {

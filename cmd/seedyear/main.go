@@ -288,8 +288,8 @@ func timeFigures(ctx context.Context, dsn string, year int, month time.Month, ru
 			}
 			took := time.Since(start)
 			v, _ := f.OnTimeRate.Value()
-			fmt.Printf("Figures %-9s run %d: %7.0f ms  created %d, resolved %d, on time %.1f%%, satisfaction %.1f (%d rated), %d breaches\n",
-				p.Label, i+1, ms(took), f.Created, f.Resolved, 100*v, f.Satisfaction.Mean, f.Satisfaction.Rated, len(f.Breaches))
+			fmt.Printf("Figures %-9s run %d: %7.0f ms  created %d, resolved %d, on time %.1f%%, satisfaction %.1f (%d rated), %d breaches (%d listed)\n",
+				p.Label, i+1, ms(took), f.Created, f.Resolved, 100*v, f.Satisfaction.Mean, f.Satisfaction.Rated, f.BreachedTotal, len(f.Breaches))
 		}
 		// The database's own aggregate: one pass over the same rows with
 		// the head figures, no breakdowns and no breach list.

@@ -53,10 +53,13 @@ func cmdReport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	cat, err := loadCatalog(ctx, cfg, store)
+	// Read only: a report names systems from the catalog file and writes
+	// nothing (serve keeps the database's copy in step).
+	systems, departments, err := readCatalog(cfg)
 	if err != nil {
 		return err
 	}
+	cat := models.NewCatalog(systems, departments)
 	now := time.Now().In(cfg.Location())
 	p := models.YearPeriod(now.Year(), cfg.Location())
 	if kind == reports.Annual {

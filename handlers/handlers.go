@@ -372,17 +372,8 @@ func (h *Handlers) giveUp(ctx context.Context, msg bot.Incoming) error {
 			Text: "抱歉，系统暂时无法处理您的消息，已通知服务主管跟进。紧急故障请直接拨打运维热线。"}); err != nil {
 			return err
 		}
-		sups, err := tx.ListStaff(models.RoleSupervisor)
-		if err != nil {
-			return err
-		}
-		for _, s := range sups {
-			if err := tx.Send(models.Message{To: s.UserID, Key: "f:" + msg.Key + ":" + s.UserID,
-				Text: fmt.Sprintf("【系统告警】%s 的一条消息多次处理失败，请联系对方核实（消息编号 %s）。", msg.User, msg.Key)}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.SendSupervisors(models.Message{Text: fmt.Sprintf("【系统告警】%s 的一条消息多次处理失败，请联系对方核实（消息编号 %s）。", msg.User, msg.Key)},
+			"f:"+msg.Key, "")
 	})
 }
 

@@ -347,14 +347,8 @@ func (h *Handlers) joinOutage(tx *models.Tx, c *bot.Context, in *intake) (bool, 
 // incident, once: the keys name the incident, not the message.
 func (h *Handlers) tellIncident(tx *models.Tx, t *models.Ticket, why string) error {
 	text := fmt.Sprintf("【重大事件】工单 #%d：%s（%s）。后续同一系统的报修自动并入 #%d，报修人会收到进展。请尽快指派处理。", t.ID, t.Title, why, t.ID)
-	sups, err := tx.ListStaff(models.RoleSupervisor)
-	if err != nil {
+	if err := tx.SendSupervisors(models.Message{Text: text, TicketID: t.ID}, fmt.Sprintf("incident:%d", t.ID), ""); err != nil {
 		return err
-	}
-	for _, s := range sups {
-		if err := tx.Send(models.Message{To: s.UserID, Text: text, TicketID: t.ID, Key: fmt.Sprintf("incident:%d:%s", t.ID, s.UserID)}); err != nil {
-			return err
-		}
 	}
 	return tx.Send(models.Message{To: models.OpsGroup, Text: text, TicketID: t.ID, Key: fmt.Sprintf("incident:%d:%s", t.ID, models.OpsGroup)})
 }

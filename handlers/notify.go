@@ -39,6 +39,12 @@ func notifyReporters(tx *models.Tx, c *bot.Context, t *models.Ticket, text strin
 }
 
 // notifyOps posts to the operations group chat.
+// notifySupervisors tells every supervisor but the sender, keyed like
+// notify.
+func notifySupervisors(tx *models.Tx, c *bot.Context, ticketID int64, text string) error {
+	return tx.SendSupervisors(models.Message{Text: text, TicketID: ticketID}, "n:"+c.Msg.Key, c.User())
+}
+
 func notifyOps(tx *models.Tx, c *bot.Context, ticketID int64, text string) error {
 	return tx.Send(models.Message{To: models.OpsGroup, Text: text, TicketID: ticketID, Key: fmt.Sprintf("n:%s:%s", c.Msg.Key, models.OpsGroup)})
 }

@@ -123,10 +123,6 @@ func (h *Handlers) tellLowRating(tx *models.Tx, c *bot.Context, id int64, r *mod
 	if err != nil {
 		return err
 	}
-	sups, err := tx.ListStaff(models.RoleSupervisor)
-	if err != nil {
-		return err
-	}
 	var b strings.Builder
 	if key == "" {
 		fmt.Fprintf(&b, "【低分评价】%s，报修人 %s 评价“%s”", models.Summary(t, h.catalog), reporterName(t), models.ScoreLabel(*r.Score))
@@ -140,12 +136,7 @@ func (h *Handlers) tellLowRating(tx *models.Tx, c *bot.Context, id int64, r *mod
 		fmt.Fprintf(&b, "。负责人 %s", staffName(tx, t.AssigneeID))
 	}
 	fmt.Fprintf(&b, "。请尽快回访，回访后发“回访 %d 结果”。", id)
-	for _, s := range sups {
-		if err := tx.Send(models.Message{To: s.UserID, Text: b.String(), TicketID: id, Key: fmt.Sprintf("low:%s:%s%s", c.Msg.Key, s.UserID, key)}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.SendSupervisors(models.Message{Text: b.String(), TicketID: id}, "low:"+c.Msg.Key+key, "")
 }
 
 // ratingComment takes the reply after a rating as its comment, unless it

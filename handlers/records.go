@@ -234,14 +234,8 @@ func (h *Handlers) incidentReport(c *bot.Context) error {
 						return err
 					}
 				}
-				sups, err := tx.ListStaff(models.RoleSupervisor)
-				if err != nil {
+				if err := tx.SendSupervisors(models.Message{FileID: f.ID, Text: fmt.Sprintf("工单 #%d 的重大事件分析报告（DOCX）。", id), TicketID: id}, "irpt-docx:"+c.Msg.Key, ""); err != nil {
 					return err
-				}
-				for _, s := range sups {
-					if err := tx.Send(models.Message{To: s.UserID, FileID: f.ID, Text: fmt.Sprintf("工单 #%d 的重大事件分析报告（DOCX）。", id), TicketID: id, Key: fmt.Sprintf("irpt-docx:%s:%s", c.Msg.Key, s.UserID)}); err != nil {
-						return err
-					}
 				}
 				c.Replyf("报告已生成，DOCX 已发给服务主管。确认无误后发“事件报告 %d 提交”送信息科确认。", id)
 				return nil
@@ -444,16 +438,7 @@ func (h *Handlers) tellReportOutcome(tx *models.Tx, c *bot.Context, id int64, r 
 	if r.Status == models.ReportReturned {
 		text = fmt.Sprintf("工单 #%d 的重大事件分析报告被信息科 %s 退回，意见：%s。修改后发“事件报告 %d 提交”重新提交。", id, who, r.Comment, id)
 	}
-	sups, err := tx.ListStaff(models.RoleSupervisor)
-	if err != nil {
-		return err
-	}
-	for _, s := range sups {
-		if err := notify(tx, c, s.UserID, id, text); err != nil {
-			return err
-		}
-	}
-	return nil
+	return notifySupervisors(tx, c, id, text)
 }
 
 // ---- hooks: a ticket opened, claimed, marked major ----
@@ -485,14 +470,8 @@ func (h *Handlers) recordsOnOpen(tx *models.Tx, c *bot.Context, t *models.Ticket
 		days := int(h.cfg.Records.ProblemWindow.D() / (24 * time.Hour))
 		text := fmt.Sprintf("【问题建议】近%d天%s有 %d 单相似报修（#%s），可能是同一个根源。建议建立问题记录：问题 新建 %s，再发“问题 关联 P编号 %s”。",
 			days, h.systemName(t.System), len(similar), strings.Join(nums, "、#"), t.Title, strings.Join(nums, " "))
-		sups, err := tx.ListStaff(models.RoleSupervisor)
-		if err != nil {
+		if err := tx.SendSupervisors(models.Message{Text: text, TicketID: t.ID}, fmt.Sprintf("psug:%d", t.ID), ""); err != nil {
 			return err
-		}
-		for _, s := range sups {
-			if err := tx.Send(models.Message{To: s.UserID, Text: text, TicketID: t.ID, Key: fmt.Sprintf("psug:%d:%s", t.ID, s.UserID)}); err != nil {
-				return err
-			}
 		}
 	}
 	if t.Priority == models.PriorityHigh || t.Major {

@@ -214,14 +214,8 @@ func (h *Handlers) hurry(c *bot.Context) error {
 // notifyUnassigned tells the supervisors (and the ops group) about a
 // ticket nobody has taken yet.
 func (h *Handlers) notifyUnassigned(tx *models.Tx, c *bot.Context, t *models.Ticket, text string) error {
-	sups, err := tx.ListStaff(models.RoleSupervisor)
-	if err != nil {
+	if err := notifySupervisors(tx, c, t.ID, text); err != nil {
 		return err
-	}
-	for _, s := range sups {
-		if err := notify(tx, c, s.UserID, t.ID, text); err != nil {
-			return err
-		}
 	}
 	return notifyOps(tx, c, t.ID, text)
 }

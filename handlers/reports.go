@@ -92,7 +92,7 @@ func (h *Handlers) reportCard(c *bot.Context) error {
 				return err
 			}
 			c.Replyf("已确认%s，谢谢。", name)
-			if err := h.tellSupervisors(tx, c, fmt.Sprintf("%s 已确认%s。", actor(c).DisplayName(), name)); err != nil {
+			if err := notifySupervisors(tx, c, 0, fmt.Sprintf("%s 已确认%s。", actor(c).DisplayName(), name)); err != nil {
 				return err
 			}
 			return markCard(tx, c, "已确认")
@@ -124,19 +124,5 @@ func (h *Handlers) objectionComment(tx *models.Tx, c *bot.Context) (bool, error)
 	}
 	name := reports.Kind(rk).Label() + " " + period
 	c.Replyf("已记录您对%s的意见，服务主管会与您联系。", name)
-	return true, h.tellSupervisors(tx, c, fmt.Sprintf("【报告有意见】%s 对%s提出意见：%s", actor(c).DisplayName(), name, text))
-}
-
-// tellSupervisors sends text to every supervisor.
-func (h *Handlers) tellSupervisors(tx *models.Tx, c *bot.Context, text string) error {
-	sups, err := tx.ListStaff(models.RoleSupervisor)
-	if err != nil {
-		return err
-	}
-	for _, s := range sups {
-		if err := notify(tx, c, s.UserID, 0, text); err != nil {
-			return err
-		}
-	}
-	return nil
+	return true, notifySupervisors(tx, c, 0, fmt.Sprintf("【报告有意见】%s 对%s提出意见：%s", actor(c).DisplayName(), name, text))
 }

@@ -118,6 +118,26 @@ type Message struct {
 	ReplyTo string
 }
 
+// SendSupervisors sends m to every active supervisor except skip (who
+// caused it and knows already; "" skips no one), each copy keyed
+// keyPrefix + ":" + the supervisor's userid.
+func (tx *Tx) SendSupervisors(m Message, keyPrefix, skip string) error {
+	sups, err := tx.ListStaff(RoleSupervisor)
+	if err != nil {
+		return err
+	}
+	for _, s := range sups {
+		if s.UserID == skip {
+			continue
+		}
+		m.To, m.Key = s.UserID, keyPrefix+":"+s.UserID
+		if err := tx.Send(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Send queues m in the outbox within the transaction. A message whose key is
 // already queued is not queued twice.
 func (tx *Tx) Send(m Message) error {

@@ -324,3 +324,56 @@ func TestBatchClaimsAndHeldRows(t *testing.T) {
 		}
 	})
 }
+
+// SendSupervisors queues one copy per active supervisor, keyed by the
+// prefix and their userid, and none to the one skipped; sent again (the
+// same cause processed twice) it queues nothing more.
+func TestSendSupervisors(t *testing.T) {
+	modelstest.Each(t, models.Options{}, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		roster, err := configs.LoadStaff("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two more supervisors besides the example's one.
+		roster.Staff = append(roster.Staff,
+			configs.StaffEntry{UserID: "sup2", Name: "孙主管", Role: configs.RoleSupervisor, Level: 3, Phone: "13800000101"},
+			configs.StaffEntry{UserID: "sup3", Name: "李主管", Role: configs.RoleSupervisor, Level: 3, Phone: "13800000102"})
+		if _, err := s.SyncStaff(ctx, roster, nil); err != nil {
+			t.Fatal(err)
+		}
+		var sups []string
+		for _, st := range roster.Staff {
+			if models.Role(st.Role) == models.RoleSupervisor {
+				sups = append(sups, st.UserID)
+			}
+		}
+		if len(sups) != 3 {
+			t.Fatalf("supervisors %v, want 3", sups)
+		}
+		skip := sups[0]
+		for range 2 {
+			if err := s.Update(ctx, func(tx *models.Tx) error {
+				return tx.SendSupervisors(models.Message{Text: "【测试】请跟进", TicketID: 7}, "test:1", skip)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts, err := s.OutboxCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := counts[models.OutboxPending]; got != int64(len(sups)-1) {
+			t.Errorf("%d messages queued, want %d (every supervisor but %s, once)", got, len(sups)-1, skip)
+		}
+		if _, err := s.OutboxByKey(ctx, "test:1:"+skip); err == nil {
+			t.Errorf("the skipped supervisor %s got a copy", skip)
+		}
+		for _, id := range sups[1:] {
+			m, err := s.OutboxByKey(ctx, "test:1:"+id)
+			if err != nil || m.Recipient != id || m.Content != "【测试】请跟进" {
+				t.Errorf("copy for %s: %+v %v", id, m, err)
+			}
+		}
+	})
+}

@@ -473,24 +473,13 @@ func (s *Sender) reportFailure(ctx context.Context, m models.OutboxMessage, reas
 		return nil
 	}
 	return s.Store.Update(ctx, func(tx *models.Tx) error {
-		sups, err := tx.ListStaff(models.RoleSupervisor)
-		if err != nil {
-			return err
-		}
 		what := "一条消息"
 		if m.TicketID != nil {
 			what = fmt.Sprintf("工单 #%d 的一条消息", *m.TicketID)
 		}
-		for _, sup := range sups {
-			if sup.UserID == m.Recipient {
-				continue
-			}
-			text := fmt.Sprintf("【发送失败】%s未能送达 %s（%s），请电话联系对方。", what, m.Recipient, shortReason(reason))
-			if err := tx.Send(models.Message{To: sup.UserID, Text: text, Key: fmt.Sprintf("failed:%d:%s", m.ID, sup.UserID)}); err != nil {
-				return err
-			}
-		}
-		return nil
+		text := fmt.Sprintf("【发送失败】%s未能送达 %s（%s），请电话联系对方。", what, m.Recipient, shortReason(reason))
+		// Not to the one it failed to reach: that would fail the same way.
+		return tx.SendSupervisors(models.Message{Text: text}, fmt.Sprintf("failed:%d", m.ID), m.Recipient)
 	})
 }
 

@@ -34,17 +34,8 @@ func (j *Jobs) tellHandOver(tx *models.Tx, m models.HandOver) error {
 		return tx.Send(models.Message{To: to, Text: text, TicketID: t.ID, Key: key + ":" + to})
 	}
 	if m.To == nil {
-		sups, err := tx.ListStaff(models.RoleSupervisor)
-		if err != nil {
-			return err
-		}
-		for _, s := range sups {
-			text := fmt.Sprintf("【需指派】%s 请假，%s 没有同级或更高级、负责该系统的工程师可接手。请发“指派 %d 姓名”。", m.From.Name, sum, t.ID)
-			if err := send(s.UserID, text); err != nil {
-				return err
-			}
-		}
-		return nil
+		text := fmt.Sprintf("【需指派】%s 请假，%s 没有同级或更高级、负责该系统的工程师可接手。请发“指派 %d 姓名”。", m.From.Name, sum, t.ID)
+		return tx.SendSupervisors(models.Message{Text: text, TicketID: t.ID}, key, "")
 	}
 	to := *m.To
 	if err := send(to.UserID, fmt.Sprintf("【新工单】%s 请假，%s 转由您处理。发“工单 %d”看详情。", m.From.Name, sum, t.ID)); err != nil {

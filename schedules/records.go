@@ -17,17 +17,11 @@ func (j *Jobs) RemindIncidentReports(ctx context.Context) error {
 		if err != nil || len(due) == 0 {
 			return err
 		}
-		sups, err := tx.ListStaff(models.RoleSupervisor)
-		if err != nil {
-			return err
-		}
 		for _, t := range due {
 			text := fmt.Sprintf("【事件报告提醒】重大事件 %s 已解决 %d 个工作日，还没有提交分析报告。请补充“根因 %d …”“整改 %d …”，再发“事件报告 %d 提交”。",
 				models.Summary(&t, j.Catalog), j.Config.Records.ReportDueDays, t.ID, t.ID, t.ID)
-			for _, s := range sups {
-				if err := tx.Send(models.Message{To: s.UserID, Text: text, TicketID: t.ID, Key: fmt.Sprintf("irpt-remind:%d:%s", t.ID, s.UserID)}); err != nil {
-					return err
-				}
+			if err := tx.SendSupervisors(models.Message{Text: text, TicketID: t.ID}, fmt.Sprintf("irpt-remind:%d", t.ID), ""); err != nil {
+				return err
 			}
 			if err := tx.MarkIncidentReminded(t.ID); err != nil {
 				return err

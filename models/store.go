@@ -382,6 +382,19 @@ func (tx *Tx) startupLock() error {
 	return wrap("startup lock", tx.db.Exec(`SELECT pg_advisory_xact_lock(7202611)`).Error)
 }
 
+// InOneProcess keeps the rest of the transaction's queries in its own
+// Postgres process, without parallel workers, for work that runs beside
+// other work of its own: the reports compute their figures while their
+// ticket sheet streams, and workers there only took the cores from the
+// sheet (a year's report: 10.5 s on average with them, 9.1 s without,
+// six runs each). SQLite has no workers.
+func (tx *Tx) InOneProcess() error {
+	if tx.s.driver != "postgres" {
+		return nil
+	}
+	return wrap("one process", tx.db.Exec(`SET LOCAL max_parallel_workers_per_gather = 0`).Error)
+}
+
 // forUpdate locks selected rows on Postgres; SQLite ignores it (its
 // immediate transactions already hold the write lock).
 func (tx *Tx) forUpdate() *gorm.DB {

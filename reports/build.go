@@ -97,6 +97,9 @@ func (src Source) start(ctx context.Context, kind Kind, p models.Period, now tim
 func (src Source) fill(ctx context.Context, r *Report, p models.Period, now time.Time) error {
 	key, loc := PeriodKey(r.Kind, p), src.Config.Location()
 	err := src.Store.View(ctx, func(tx *models.Tx) error {
+		if err := tx.InOneProcess(); err != nil {
+			return err
+		}
 		var err error
 		if r.Figures, err = tx.Figures(p, src.Config.Contract, src.Config.Rating.AlertAtOrBelow); err != nil {
 			return err

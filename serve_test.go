@@ -119,7 +119,14 @@ func startServe(t *testing.T, env map[string]string, fake *wecomtest.Server) *se
 			return -1
 		}
 	}
-	t.Cleanup(func() { s.stop() })
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			// What serve saw (warnings and errors; no message bodies at
+			// that level) is what explains a timed-out wait.
+			t.Logf("serve's log:\n%s", errb.String())
+		}
+	})
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(s.admin + "/readyz")

@@ -2,14 +2,13 @@ package models
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	"gorm.io/gorm"
 )
 
 // DayCount is one day of a period: tickets created that day (cancelled
@@ -91,7 +90,14 @@ var reportRowPage = 10000
 //
 // The rows are scanned column by column into typed values: it is the
 // annual report's hot loop (half a million tickets), and GORM's reflective
-// scan of whole tickets cost 8 of its 20 CPU seconds. SQLite pages are
+// scan of whole tickets cost 8 of its 20 CPU seconds. On Postgres the
+// pages are read through pgx itself: database/sql turns every value into
+// an interface and converts it again on Scan, which was half of the
+// reading goroutine's time for a year. Each page is sent there as an
+// unnamed statement and so planned for its own bounds: a statement
+// prepared once and run fifty times gets a generic plan after the fifth,
+// one that cannot know where a page starts and hashes every rating per
+// page (21 s of database CPU for a year instead of 1). SQLite pages are
 // plain queries (a transaction there would take the write lock).
 func (s *Store) EachReportRow(ctx context.Context, p Period, now time.Time, fn func(*ReportRow) error) error {
 	e := &kpiExpr
@@ -101,49 +107,78 @@ func (s *Store) EachReportRow(ctx context.Context, p Period, now time.Time, fn f
   COALESCE(r.score, 0), COALESCE(r.comment, '')
 FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id AND r.ticket_id > ?
 WHERE t.created_at >= ? AND t.created_at < ? AND t.id > ? ORDER BY t.id LIMIT ?`
-	var after int64
 	var row ReportRow
-	var claimed, onsite, resolved, closed, dueOnsite sql.NullTime
-	at := func(n sql.NullTime) *time.Time {
-		if !n.Valid {
-			return nil
-		}
-		t := n.Time
-		return &t
+	// A NULL time is scanned as a nil pointer and a set one into a fresh
+	// value (by database/sql and pgx alike): rows handed on never share
+	// their times.
+	into := []any{&row.ID, &row.Kind, &row.System, &row.Priority, &row.Status, &row.Title, &row.Department, &row.ReporterID, &row.ReporterName, &row.AssigneeID, &row.Major,
+		&row.CreatedAt, &row.ClaimedAt, &row.OnsiteAt, &row.ResolvedAt, &row.ClosedAt, &row.DueResponse, &row.DueOnsite, &row.DueResolution, &row.BreachReason,
+		&row.ResponseB, &row.OnsiteB, &row.ResolutionB, &row.Score, &row.RatingComment}
+	var after int64
+	args := func() []any {
+		return []any{now.UTC(), now.UTC(), now.UTC(), after, p.From.UTC(), p.To.UTC(), after, reportRowPage}
 	}
-	page := func(db *gorm.DB) (n int, err error) {
-		rows, err := db.Raw(q, now.UTC(), now.UTC(), now.UTC(), after, p.From.UTC(), p.To.UTC(), after, reportRowPage).Rows()
+	// each takes one scanned row; a stop by fn is told apart from a
+	// database error by its type.
+	each := func() error {
+		if err := fn(&row); err != nil {
+			return errStop{err}
+		}
+		after = row.ID
+		return nil
+	}
+	page := func() (int, error) {
+		rows, err := s.db.WithContext(ctx).Raw(q, args()...).Rows()
 		if err != nil {
 			return 0, err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			err := rows.Scan(&row.ID, &row.Kind, &row.System, &row.Priority, &row.Status, &row.Title, &row.Department, &row.ReporterID, &row.ReporterName, &row.AssigneeID, &row.Major,
-				&row.CreatedAt, &claimed, &onsite, &resolved, &closed, &row.DueResponse, &dueOnsite, &row.DueResolution, &row.BreachReason,
-				&row.ResponseB, &row.OnsiteB, &row.ResolutionB, &row.Score, &row.RatingComment)
-			if err != nil {
+		n := 0
+		for ; rows.Next(); n++ {
+			if err := rows.Scan(into...); err != nil {
 				return n, err
 			}
-			row.ClaimedAt, row.OnsiteAt, row.ResolvedAt, row.ClosedAt, row.DueOnsite = at(claimed), at(onsite), at(resolved), at(closed), at(dueOnsite)
-			if err := fn(&row); err != nil {
-				return n, errStop{err}
+			if err := each(); err != nil {
+				return n, err
 			}
-			after = row.ID
-			n++
 		}
 		return n, rows.Err()
 	}
 	if s.driver == "postgres" {
-		return s.eachReportRowPG(ctx, q, func() []any {
-			return []any{now.UTC(), now.UTC(), now.UTC(), after, p.From.UTC(), p.To.UTC(), after, reportRowPage}
-		}, func(r *ReportRow) error {
-			after = r.ID
-			return fn(r)
-		})
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			return wrap("report rows", err)
+		}
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			return wrap("report rows", err)
+		}
+		defer conn.Close()
+		pq := numberParams(q)
+		page = func() (n int, err error) {
+			err = conn.Raw(func(dc any) error {
+				rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, pq, append([]any{pgx.QueryExecModeDescribeExec}, args()...)...)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for ; rows.Next(); n++ {
+					if err := rows.Scan(into...); err != nil {
+						return err
+					}
+					if err := each(); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+			return n, err
+		}
 	}
 	for {
-		n, err := page(s.db.WithContext(ctx))
-		if stop, ok := err.(errStop); ok {
+		n, err := page()
+		var stop errStop
+		if errors.As(err, &stop) {
 			return stop.err
 		}
 		if err != nil {
@@ -153,67 +188,6 @@ WHERE t.created_at >= ? AND t.created_at < ? AND t.id > ? ORDER BY t.id LIMIT ?`
 			return nil
 		}
 	}
-}
-
-// eachReportRowPG is EachReportRow's loop on Postgres, on the pgx
-// connection itself: database/sql turns every value into an interface
-// and converts it again on Scan, which was half of the reading
-// goroutine's time for a year of tickets. Each page is sent as an unnamed
-// statement and so planned for its own bounds: a statement prepared once
-// and run fifty times gets a generic plan after the fifth, one that
-// cannot know where a page starts and hashes every rating per page (21 s
-// of database CPU for a year instead of 1).
-func (s *Store) eachReportRowPG(ctx context.Context, q string, args func() []any, fn func(*ReportRow) error) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return wrap("report rows", err)
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return wrap("report rows", err)
-	}
-	defer conn.Close()
-	q = numberParams(q)
-	var row ReportRow
-	var kind, priority, status string
-	var stopped error
-	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		for {
-			rows, err := pc.Query(ctx, q, append([]any{pgx.QueryExecModeDescribeExec}, args()...)...)
-			if err != nil {
-				return err
-			}
-			n := 0
-			for rows.Next() {
-				err := rows.Scan(&row.ID, &kind, &row.System, &priority, &status, &row.Title, &row.Department, &row.ReporterID, &row.ReporterName, &row.AssigneeID, &row.Major,
-					&row.CreatedAt, &row.ClaimedAt, &row.OnsiteAt, &row.ResolvedAt, &row.ClosedAt, &row.DueResponse, &row.DueOnsite, &row.DueResolution, &row.BreachReason,
-					&row.ResponseB, &row.OnsiteB, &row.ResolutionB, &row.Score, &row.RatingComment)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				row.Kind, row.Priority, row.Status = Kind(kind), Priority(priority), Status(status)
-				if err := fn(&row); err != nil {
-					rows.Close()
-					stopped = err
-					return nil
-				}
-				n++
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if n < reportRowPage {
-				return nil
-			}
-		}
-	})
-	if stopped != nil {
-		return stopped
-	}
-	return wrap("report rows", err)
 }
 
 // numberParams turns a statement's "?" placeholders into Postgres's $1, $2, …

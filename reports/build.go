@@ -125,7 +125,7 @@ func (src Source) fill(ctx context.Context, r *Report, p models.Period, now time
 		}
 		r.Approvals = ApprovalsOf(cs)
 		if r.Kind != Annual {
-			r.Daily, err = dailyOf(tx, p, loc)
+			r.Daily, err = tx.DailyCounts(p, loc)
 			return err
 		}
 		months, err := tx.Months(p, src.Config.Contract, src.Config.Rating.AlertAtOrBelow, loc)
@@ -173,18 +173,6 @@ func ticketRow(t *models.ReportRow) TicketRow {
 		ResponseBreached: t.ResponseB, OnsiteBreached: t.OnsiteB, ResolutionBreached: t.ResolutionB,
 		BreachReason: t.BreachReason, Rating: t.Score, RatingComment: t.RatingComment,
 	}
-}
-
-func dailyOf(tx *models.Tx, p models.Period, loc *time.Location) ([]DayCount, error) {
-	days, err := tx.DailyCounts(p, loc)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]DayCount, len(days))
-	for i, d := range days {
-		out[i] = DayCount{Day: d.Day, Created: d.Created, Resolved: d.Resolved}
-	}
-	return out, nil
 }
 
 // SurveyOf is the yearly survey's results for the annual report; nil when

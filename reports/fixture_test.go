@@ -81,7 +81,7 @@ func monthlyReport(tickets int) *reports.Report {
 		Location:   shanghai,
 	}
 	for d := p.From; d.Before(p.To); d = d.AddDate(0, 0, 1) {
-		r.Daily = append(r.Daily, reports.DayCount{Day: d, Created: int64(5 + d.Day()%4), Resolved: int64(4 + d.Day()%5)})
+		r.Daily = append(r.Daily, models.DayCount{Day: d, Created: int64(5 + d.Day()%4), Resolved: int64(4 + d.Day()%5)})
 	}
 	return r
 }

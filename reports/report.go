@@ -41,7 +41,7 @@ type Report struct {
 	// Figures are the period's figures (models.Tx.Figures).
 	Figures *models.Figures
 	// Daily is the monthly report's trend, one entry per day.
-	Daily []DayCount
+	Daily []models.DayCount
 	// Months is the annual report's trend: the figures of each month in
 	// order; nil entries (months not yet begun) are left blank.
 	Months []*models.Figures
@@ -75,13 +75,6 @@ type RecordTable struct {
 	Header []string
 	Rows   [][]string
 	Empty  string
-}
-
-// DayCount is one day of the monthly trend.
-type DayCount struct {
-	Day      time.Time
-	Created  int64
-	Resolved int64
 }
 
 // TicketRow is one ticket as the ticket sheet lists it.

@@ -16,6 +16,7 @@ import (
 	"opsbot/bot"
 	"opsbot/bot/wecomtest"
 	"opsbot/configs"
+	"opsbot/internal/drill"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -159,13 +160,13 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	var proc *opsbotProc
+	var proc *drill.Replica
 	if cfg.target == "" {
 		o.spawned = true
 		bin := cfg.opsbotBin
 		if bin == "" {
 			t := time.Now()
-			if bin, err = buildOpsbot(ctx, cfg.opsbotSrc, dir); err != nil {
+			if bin, err = drill.Build(ctx, cfg.opsbotSrc, dir); err != nil {
 				return nil, err
 			}
 			o.buildTime = time.Since(t)
@@ -174,14 +175,6 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 			return nil, err
 		}
 		if err := flushRedis(ctx, cfg.redis); err != nil {
-			return nil, err
-		}
-		addr, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		adminAddr, err := freeAddr()
-		if err != nil {
 			return nil, err
 		}
 		o.logPath = cfg.logFile
@@ -196,12 +189,10 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 		if err := os.WriteFile(cfgPath, []byte("monitoring:\n  aggregation: {reports: 1000000, window: 10m}\n"), 0o600); err != nil {
 			return nil, err
 		}
-		env := opsbotEnv(map[string]string{
+		env := map[string]string{
 			"OPSBOT_CONFIG":         cfgPath,
 			"OPSBOT_DB":             dsn,
 			"OPSBOT_REDIS":          cfg.redis,
-			"OPSBOT_HTTP_ADDR":      addr,
-			"OPSBOT_ADMIN_ADDR":     adminAddr,
 			"OPSBOT_WECOM_CORP_ID":  cfg.corpID,
 			"OPSBOT_WECOM_AGENT_ID": fmt.Sprint(cfg.agentID),
 			"OPSBOT_WECOM_SECRET":   wecomtest.Secret,
@@ -210,20 +201,24 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 			"OPSBOT_WECOM_API_BASE": fakeURL,
 			"OPSBOT_STAFF_FILE":     cfg.staffFile,
 			"OPSBOT_LOG_LEVEL":      "warn",
-		}, cfg.opsbotEnv)
-		if proc, err = startOpsbot(bin, dir, o.logPath, env); err != nil {
+		}
+		for _, kv := range cfg.opsbotEnv {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		if proc, err = drill.StartLogged(bin, dir, o.logPath, "opsbot", env); err != nil {
 			return nil, err
 		}
-		defer proc.stop()
-		o.targetURL = "http://" + addr
-		if err := waitReady(ctx, o.targetURL, time.Minute, proc.exited); err != nil {
-			return nil, fmt.Errorf("%w\n%s", err, proc.logTail(20))
+		defer proc.Stop(20 * time.Second)
+		o.targetURL = proc.Public
+		if err := proc.WaitReady(ctx, time.Minute); err != nil {
+			return nil, err
 		}
 		o.bin = bin
 		say("opsbot %s started at %s (log %s)", bin, o.targetURL, o.logPath)
 	} else {
 		o.targetURL = strings.TrimRight(cfg.target, "/")
-		if err := waitReady(ctx, o.targetURL, 10*time.Second, nil); err != nil {
+		if err := drill.WaitOK(ctx, o.targetURL+"/healthz", 10*time.Second, nil); err != nil {
 			return nil, err
 		}
 		say("attached to opsbot at %s; its WeCom API base should be %s to count replies", o.targetURL, fakeURL)
@@ -247,7 +242,7 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 
 	opsbotPID := 0
 	if proc != nil {
-		opsbotPID = proc.pid()
+		opsbotPID = proc.PID()
 	} else if u, err := url.Parse(o.targetURL); err == nil {
 		port, _ := strconv.Atoi(u.Port())
 		opsbotPID = pidListening(port)
@@ -302,12 +297,8 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 			o.waitedOut = true
 			break
 		}
-		if proc != nil {
-			select {
-			case <-proc.exited:
-				return nil, fmt.Errorf("opsbot exited during the run:\n%s", proc.logTail(20))
-			default:
-			}
+		if proc != nil && !proc.Alive() {
+			return nil, fmt.Errorf("opsbot exited during the run:\n%s", proc.LogTail(20))
 		}
 		select {
 		case <-ctx.Done():
@@ -327,7 +318,8 @@ func run(ctx context.Context, cfg config) (*outcome, error) {
 		return nil, err
 	}
 	if proc != nil {
-		o.queueFull = countLog(o.logPath, "queue full")
+		full, _ := proc.LogLines("queue full")
+		o.queueFull = len(full)
 	}
 	if cfg.pprofURL != "" {
 		if err := <-profDone; err != nil {

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -62,6 +63,11 @@ type Replica struct {
 // OPSBOT_HTTP_ADDR and OPSBOT_ADMIN_ADDR are picked here). Other OPSBOT_
 // variables of this process are not passed on.
 func Start(bin, dir, name string, env map[string]string) (*Replica, error) {
+	return StartLogged(bin, dir, filepath.Join(dir, name+".log"), name, env)
+}
+
+// StartLogged is Start with the log written to logPath.
+func StartLogged(bin, dir, logPath, name string, env map[string]string) (*Replica, error) {
 	pub, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -80,7 +86,6 @@ func Start(bin, dir, name string, env map[string]string) (*Replica, error) {
 		vars = append(vars, k+"="+v)
 	}
 	vars = append(vars, "OPSBOT_HTTP_ADDR="+pub, "OPSBOT_ADMIN_ADDR="+adm)
-	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -105,12 +110,28 @@ func Start(bin, dir, name string, env map[string]string) (*Replica, error) {
 
 // WaitReady polls the admin /readyz until it answers 200.
 func (r *Replica) WaitReady(ctx context.Context, timeout time.Duration) error {
+	err := WaitOK(ctx, r.Admin+"/readyz", timeout, r.exited)
+	if errors.Is(err, errExited) {
+		return fmt.Errorf("drill: %s exited before it was ready: %v\n%s", r.Name, r.err, r.LogTail(20))
+	}
+	if err != nil {
+		return fmt.Errorf("drill: %s %w\n%s", r.Name, err, r.LogTail(20))
+	}
+	return nil
+}
+
+var errExited = errors.New("exited before it was ready")
+
+// WaitOK polls url until it answers 200, for at most timeout; exited, when
+// not nil, is closed if the process serving it dies first. The error says
+// the last answer.
+func WaitOK(ctx context.Context, url string, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
 	last := "no answer"
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.Admin+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			var b bytes.Buffer
@@ -124,14 +145,17 @@ func (r *Replica) WaitReady(ctx context.Context, timeout time.Duration) error {
 			last = err.Error()
 		}
 		select {
-		case <-r.exited:
-			return fmt.Errorf("drill: %s exited before it was ready: %v\n%s", r.Name, r.err, r.LogTail(20))
+		case <-exited:
+			return errExited
 		case <-ctx.Done():
-			return fmt.Errorf("drill: %s not ready after %s: %s\n%s", r.Name, timeout, last, r.LogTail(20))
+			return fmt.Errorf("not ready after %s: %s", timeout, last)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
+
+// PID is the process id.
+func (r *Replica) PID() int { return r.cmd.Process.Pid }
 
 // Alive reports whether the process is still running.
 func (r *Replica) Alive() bool {

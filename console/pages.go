@@ -139,11 +139,7 @@ func (c *Console) queueData(r *http.Request) (*queueData, error) {
 		}
 		if a.IsStaff() {
 			d.Engineers = []option{{Value: "", Label: "全部工程师"}, {Value: "-", Label: "未接单", Selected: f.Engineer == "-"}}
-			engineers, err := tx.ListStaff(models.RoleEngineer)
-			if err != nil {
-				return err
-			}
-			for _, s := range engineers {
+			for _, s := range team.Active(models.RoleEngineer) {
 				d.Engineers = append(d.Engineers, option{Value: s.UserID, Label: s.Name, Selected: f.Engineer == s.UserID})
 			}
 		}
@@ -300,11 +296,7 @@ func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request) {
 			d.CanPriority = a.Manages()
 		}
 		if d.CanAssign {
-			engineers, err := tx.ListStaff(models.RoleEngineer)
-			if err != nil {
-				return err
-			}
-			for _, s := range engineers {
+			for _, s := range team.Active(models.RoleEngineer) {
 				if s.UserID != t.AssigneeID {
 					d.Engineers = append(d.Engineers, option{Value: s.UserID, Label: fmt.Sprintf("%s（%d级）", s.Name, s.Level)})
 				}

@@ -33,6 +33,18 @@ func (tm *Team) Member(userID string) (Staff, bool) {
 	return s, ok
 }
 
+// Active lists the active staff of role in userid order, as ListStaff
+// does, from the team already read.
+func (tm *Team) Active(role Role) []Staff {
+	var out []Staff
+	for _, s := range tm.all {
+		if s.Active && s.Role == role {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // available lists the staff of role who can take work now.
 func (tm *Team) available(role Role) []string {
 	var ids []string

@@ -313,14 +313,18 @@ func TestDisconnectedEventStopsTheConnectionAndWaits(t *testing.T) {
 	srv := newServer(t)
 	var logs logBuf
 	cfg := fastConfig(srv, &logs)
+	// The replaced state lasts one backoff; a short one could pass unseen
+	// while the race detector and a loaded machine keep this goroutine
+	// waiting (it did once in CI, at 300 ms).
+	cfg.ReplacedBackoff = 2 * time.Second
 	c, _ := start(t, cfg, aibot.HandlerFuncs{})
-	ctx := timeout(t, 3*time.Second)
+	ctx := timeout(t, 8*time.Second)
 	if err := srv.WaitSubscribed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	replacedAt := time.Now()
 	srv.Replace()
-	waitStatus(t, c, time.Second, "replaced", func(s aibot.Status) bool { return s.Replaced && !s.Subscribed })
+	waitStatus(t, c, cfg.ReplacedBackoff*3/4, "replaced", func(s aibot.Status) bool { return s.Replaced && !s.Subscribed })
 	if err := c.Send(ctx, "nurse01", aibot.Text("x")); !errors.Is(err, aibot.ErrNotConnected) {
 		t.Fatalf("send after disconnected_event = %v, want ErrNotConnected", err)
 	}
@@ -330,7 +334,7 @@ func TestDisconnectedEventStopsTheConnectionAndWaits(t *testing.T) {
 		t.Fatalf("reconnected after %v, before the replaced backoff", time.Since(replacedAt))
 	}
 	// … but one after ReplacedBackoff, as this replica still holds the lock.
-	waitStatus(t, c, 2*time.Second, "reconnection", func(s aibot.Status) bool { return s.Subscribed })
+	waitStatus(t, c, 5*time.Second, "reconnection", func(s aibot.Status) bool { return s.Subscribed })
 	if waited := time.Since(replacedAt); waited < cfg.ReplacedBackoff {
 		t.Fatalf("reconnected after %v, want ≥ %v", waited, cfg.ReplacedBackoff)
 	}
